@@ -1,0 +1,20 @@
+"""django_trackable: who changed what and when, for every row of your Django models."""
+
+from __future__ import annotations
+
+from django_trackable.context import (
+    acting_as,
+    get_current_request,
+    get_current_user,
+    tracking_disabled,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "acting_as",
+    "get_current_request",
+    "get_current_user",
+    "tracking_disabled",
+]

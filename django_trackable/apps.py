@@ -1,0 +1,21 @@
+"""App configuration: registers the system checks."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.core import checks
+from django.utils.translation import gettext_lazy as _
+
+
+class TrackableConfig(AppConfig):
+    name = "django_trackable"
+    verbose_name = _("Trackable")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django_trackable import checks as trackable_checks
+
+        checks.register(trackable_checks.check_settings, checks.Tags.compatibility)
+        checks.register(trackable_checks.check_middleware, checks.Tags.compatibility)
+        checks.register(trackable_checks.check_models, checks.Tags.models)
+        checks.register(trackable_checks.check_databases, checks.Tags.compatibility)

@@ -1,0 +1,221 @@
+"""System checks: settings by type, middleware, tracked models and their databases.
+
+Every ID is listed, with its fix, in ``docs/checks.md``. IDs are never reused.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.core import checks
+from django.db import connections, router
+
+from django_trackable.conf import KNOWN_KEYS, SETTING_NAME
+from django_trackable.expressions import SUPPORTED_VENDORS
+
+_MIDDLEWARE = "django_trackable.middleware.CurrentUserMiddleware"
+
+
+def _is_bool(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "must be True or False"
+
+
+def _is_optional_positive_int(value: Any) -> str | None:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+        return None
+    return "must be a positive integer or None"
+
+
+def _is_non_negative_int(value: Any) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return None
+    return "must be an integer >= 0"
+
+
+def _is_optional_str(value: Any) -> str | None:
+    return None if value is None or isinstance(value, str) else "must be a string or None"
+
+
+def _is_optional_path(value: Any) -> str | None:
+    if value is None or isinstance(value, str | os.PathLike):
+        return None
+    return "must be a path (str or pathlib.Path) or None"
+
+
+def _is_str_sequence(value: Any) -> str | None:
+    if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+        return None
+    return "must be a list or tuple of strings"
+
+
+def _is_regex_sequence(value: Any) -> str | None:
+    problem = _is_str_sequence(value)
+    if problem:
+        return problem
+    for pattern in value:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            return f"has an invalid regular expression {pattern!r}: {exc}"
+    return None
+
+
+def _is_database_alias(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return "must be a database alias (a string) or None"
+    if value not in settings.DATABASES:
+        return f"names {value!r}, which is not in DATABASES"
+    return None
+
+
+_VALIDATORS: dict[str, Callable[[Any], str | None]] = {
+    "HISTORY_LIMIT": _is_optional_positive_int,
+    "MASKED_FIELDS": _is_str_sequence,
+    "AUDIT_LOG": _is_bool,
+    "RECORD_VISITS": _is_bool,
+    "VISIT_ANONYMOUS": _is_bool,
+    "VISIT_EXCLUDE_PATHS": _is_regex_sequence,
+    "RECORD_LOGINS": _is_bool,
+    "GEOIP_PATH": _is_optional_path,
+    "IP_PROXY_COUNT": _is_non_negative_int,
+    "IP_TRUSTED_PROXIES": _is_str_sequence,
+    "ANONYMIZE_IP": _is_bool,
+    "TASK_BACKEND": _is_optional_str,
+    "DATABASE": _is_database_alias,
+}
+assert set(_VALIDATORS) == KNOWN_KEYS, "every setting needs a validator"
+
+
+def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
+    """E001-E003: ``TRACKABLE`` is a dict of known keys with values of the right type."""
+    value = getattr(settings, SETTING_NAME, {})
+    if not isinstance(value, dict):
+        return [
+            checks.Error(
+                f"The {SETTING_NAME} setting must be a dict, not {type(value).__name__}.",
+                hint=f"Write {SETTING_NAME} = {{'HISTORY_LIMIT': 100, ...}}; see docs/settings.md.",
+                id="django_trackable.E001",
+            )
+        ]
+    errors = []
+    for key in sorted(value):
+        if key not in KNOWN_KEYS:
+            close = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
+            errors.append(
+                checks.Error(
+                    f"{SETTING_NAME}[{key!r}] is not a django_trackable setting.",
+                    hint=f"Did you mean {close[0]!r}?"
+                    if close
+                    else "See docs/settings.md for the known keys.",
+                    id="django_trackable.E002",
+                )
+            )
+            continue
+        problem = _VALIDATORS[key](value[key])
+        if problem:
+            errors.append(
+                checks.Error(
+                    f"{SETTING_NAME}[{key!r}] {problem} (got {value[key]!r}).",
+                    hint="See docs/settings.md for each key's type and default.",
+                    id="django_trackable.E003",
+                )
+            )
+    return errors
+
+
+def check_middleware(**kwargs: Any) -> list[checks.CheckMessage]:
+    """W001: without CurrentUserMiddleware, changes made in requests have no user."""
+    if _MIDDLEWARE in (getattr(settings, "MIDDLEWARE", None) or ()):
+        return []
+    return [
+        checks.Warning(
+            f"{_MIDDLEWARE} is not in MIDDLEWARE: changes saved during requests "
+            "will not record who made them.",
+            hint=f"Add '{_MIDDLEWARE}' to MIDDLEWARE, after AuthenticationMiddleware.",
+            id="django_trackable.W001",
+        )
+    ]
+
+
+def _tracked_models() -> list[type[Any]]:
+    from django_trackable.tracking import options_for
+
+    return [
+        model
+        for model in apps.get_models(include_auto_created=False)
+        if options_for(model).roles and not model._meta.proxy
+    ]
+
+
+def check_models(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """E004 (unknown ``track_*`` names) and W002 (a manager that skips bulk tracking)."""
+    from django_trackable.querysets import _TrackedWritesQuerySet
+
+    messages: list[checks.CheckMessage] = []
+    labels = None if app_configs is None else {config.label for config in app_configs}
+    for model in _tracked_models():
+        if labels is not None and model._meta.app_label not in labels:
+            continue
+        names = {f.name for f in model._meta.concrete_fields} | {
+            f.attname for f in model._meta.concrete_fields
+        }
+        for attribute in ("track_fields", "track_exclude", "track_mask"):
+            value = getattr(model, attribute, None) or ()
+            if isinstance(value, str):
+                value = (value,)
+            unknown = sorted(set(value) - names)
+            if unknown:
+                messages.append(
+                    checks.Error(
+                        f"{model._meta.label}.{attribute} names unknown fields: "
+                        f"{', '.join(unknown)}.",
+                        hint="Use the names of the model's concrete fields.",
+                        obj=model,
+                        id="django_trackable.E004",
+                    )
+                )
+        queryset = model._default_manager.get_queryset()
+        if not isinstance(queryset, _TrackedWritesQuerySet):
+            messages.append(
+                checks.Warning(
+                    f"The default manager of {model._meta.label} does not use a "
+                    "django_trackable queryset: its update(), bulk_create() and "
+                    "bulk_update() will not record history or stamps.",
+                    hint="Build the manager from TrackableQuerySet (or AuditableQuerySet), "
+                    "e.g. MyQuerySet(TrackableQuerySet).as_manager().",
+                    obj=model,
+                    id="django_trackable.W002",
+                )
+            )
+    return messages
+
+
+def check_databases(**kwargs: Any) -> list[checks.CheckMessage]:
+    """E005: tracked models live only on databases whose SQL we can write."""
+    errors = []
+    for model in _tracked_models():
+        for alias in settings.DATABASES:
+            if not router.allow_migrate_model(alias, model):
+                continue
+            vendor = connections[alias].vendor
+            if vendor not in SUPPORTED_VENDORS:
+                errors.append(
+                    checks.Error(
+                        f"{model._meta.label} is tracked but database {alias!r} is {vendor}, "
+                        "where django_trackable cannot append history.",
+                        hint="Use PostgreSQL or SQLite for tracked models, or route them there.",
+                        obj=model,
+                        id="django_trackable.E005",
+                    )
+                )
+    return errors

@@ -1,0 +1,394 @@
+"""SQL that appends history entries inside the row's own UPDATE.
+
+The append is an expression over the ``history`` column itself, so the
+database serialises concurrent writers and none loses another's entry, and
+``HISTORY_LIMIT`` trims in the same statement. Where Python does not know a
+field's previous value (``QuerySet.update()``, an instance built by hand with
+an existing primary key), the entry's old value is read from the row in SQL and
+converted to the same JSON that :func:`django_trackable.history.to_json`
+produces, and rows whose values do not actually change get no entry.
+
+Supported backends: SQLite (JSON1, 3.31+) and PostgreSQL (jsonb). The
+``django_trackable.E005`` check reports any other database alias.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import NotSupportedError, models
+from django.db.models.expressions import Expression
+
+from django_trackable.history import MASK, Entry, to_json
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler
+
+    _SQL = tuple[str, list[Any]]
+
+SUPPORTED_VENDORS = frozenset({"sqlite", "postgresql"})
+
+_INTEGER_TYPES = frozenset(
+    {
+        "AutoField",
+        "BigAutoField",
+        "SmallAutoField",
+        "IntegerField",
+        "BigIntegerField",
+        "SmallIntegerField",
+        "PositiveIntegerField",
+        "PositiveBigIntegerField",
+        "PositiveSmallIntegerField",
+    }
+)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class SQLChange:
+    """One field of an entry whose old value is read from the row in SQL."""
+
+    def __init__(self, field: models.Field[Any, Any], new: Any, *, masked: bool) -> None:
+        self.field = field
+        self.masked = masked
+        if hasattr(new, "prepare_database_save"):  # a model instance for a foreign key
+            new = new.prepare_database_save(field)
+        self.is_expression = hasattr(new, "resolve_expression")
+        self.new_json = None if self.is_expression else to_json(new)
+        self.new = new if self.is_expression else models.Value(new, output_field=field)
+
+
+def _value_field(field: models.Field[Any, Any]) -> models.Field[Any, Any]:
+    """The field that describes the stored value (the target of a foreign key)."""
+    while field.is_relation and (field.many_to_one or field.one_to_one):
+        field = field.target_field  # type: ignore[attr-defined]
+    return field
+
+
+# JSON conversions of a value ``{v}`` of a given field type, per backend. They
+# mirror history.to_json() so entries written in SQL read like those from Python.
+def _pg_json(field: models.Field[Any, Any], connection: BaseDatabaseWrapper) -> str:
+    kind = _value_field(field).get_internal_type()
+    if kind == "JSONField":
+        return "{v}"
+    if kind in _INTEGER_TYPES or kind in {"BooleanField", "FloatField", "ArrayField"}:
+        return f"to_jsonb(CAST({{v}} AS {field.db_type(connection)}))"
+    if kind == "DateTimeField":
+        if settings.USE_TZ:
+            return (
+                "to_jsonb(to_char({v} AT TIME ZONE 'UTC', "
+                '\'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"\'))'
+            )
+        return "to_jsonb(to_char({v}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US'))"
+    if kind == "DateField":
+        return "to_jsonb(to_char({v}, 'YYYY-MM-DD'))"
+    if kind == "TimeField":
+        return "to_jsonb(to_char({v}, 'HH24:MI:SS.US'))"
+    if kind == "BinaryField":
+        return "to_jsonb(translate(encode({v}, 'base64'), E'\\n', ''))"
+    if kind == "GenericIPAddressField":
+        return "to_jsonb(host({v}))"
+    return "to_jsonb(CAST({v} AS text))"
+
+
+def _sqlite_json(field: models.Field[Any, Any]) -> str:
+    value_field = _value_field(field)
+    kind = value_field.get_internal_type()
+    if kind == "BooleanField":
+        return "CASE WHEN {v} IS NULL THEN NULL WHEN {v} THEN json('true') ELSE json('false') END"
+    if kind == "JSONField":
+        return "json({v})"
+    if kind == "DecimalField":
+        places = int(getattr(value_field, "decimal_places", 0) or 0)
+        return f"CASE WHEN {{v}} IS NULL THEN NULL ELSE printf('%%.{places}f', {{v}}) END"
+    if kind == "DateTimeField":
+        offset = " || '+00:00'" if settings.USE_TZ else ""
+        return (
+            "CASE WHEN {v} IS NULL THEN NULL ELSE replace({v}, ' ', 'T') || "
+            f"CASE WHEN instr({{v}}, '.') THEN '' ELSE '.000000' END{offset} END"
+        )
+    if kind == "UUIDField":
+        return (
+            "CASE WHEN {v} IS NULL THEN NULL ELSE substr({v}, 1, 8) || '-' || "
+            "substr({v}, 9, 4) || '-' || substr({v}, 13, 4) || '-' || "
+            "substr({v}, 17, 4) || '-' || substr({v}, 21) END"
+        )
+    if kind == "DurationField":  # stored as microseconds; ISO 8601 like Python's
+        return (
+            "CASE WHEN {v} IS NULL THEN NULL WHEN {v} < 0 "
+            "THEN printf('-PT%%.6fS', -{v} / 1000000.0) "
+            "ELSE printf('PT%%.6fS', {v} / 1000000.0) END"
+        )
+    if kind == "BinaryField":  # SQLite has no base64(); the old value is not recorded
+        return "NULL"
+    return "{v}"
+
+
+def _apply(template: str, sql: str, params: list[Any]) -> _SQL:
+    """Put compiled ``sql`` into each ``{v}`` of ``template``, repeating its params."""
+    return template.replace("{v}", f"({sql})"), params * template.count("{v}")
+
+
+class _Changes:
+    """Compiled old/new SQL of each :class:`SQLChange`, and SQL built from them."""
+
+    def __init__(
+        self,
+        compiler: SQLCompiler,
+        connection: BaseDatabaseWrapper,
+        changes: Sequence[SQLChange],
+        olds: Sequence[Any],
+        news: Sequence[Any],
+    ) -> None:
+        self.vendor = connection.vendor
+        self.connection = connection
+        self.items = []
+        for change, old, new in zip(changes, olds, news, strict=True):
+            self.items.append((change, compiler.compile(old), compiler.compile(new)))
+
+    def condition(self) -> _SQL:
+        """True when any field's new value differs from the row's."""
+        op = "IS DISTINCT FROM" if self.vendor == "postgresql" else "IS NOT"
+        parts, params = [], []
+        for change, (old_sql, old_params), (new_sql, new_params) in self.items:
+            if self.vendor == "sqlite" and change.field.get_internal_type() == "JSONField":
+                parts.append(f"json({old_sql}) IS NOT json({new_sql})")
+            else:
+                parts.append(f"({old_sql}) {op} ({new_sql})")
+            params += [*old_params, *new_params]
+        return "(" + " OR ".join(parts) + ")", params
+
+    def _json(self, change: SQLChange, sql: str, params: list[Any], *, new: bool) -> _SQL:
+        pg = self.vendor == "postgresql"
+        if change.masked:
+            return ("'\"%s\"'::jsonb" if pg else "json('\"%s\"')") % MASK, []
+        if new and not change.is_expression:
+            return ("%s::jsonb" if pg else "json(%s)"), [_dumps(change.new_json)]
+        template = _pg_json(change.field, self.connection) if pg else _sqlite_json(change.field)
+        return _apply(template, sql, params)
+
+    def changes_object(self, known: dict[str, Any]) -> _SQL:
+        """A JSON object of ``known`` changes plus each SQL field that changed."""
+        params: list[Any] = [_dumps(known)]
+        if self.vendor == "postgresql":
+            parts = ["%s::jsonb"]
+            for change, (old_sql, old_params), (new_sql, new_params) in self.items:
+                old_json, old_json_params = self._json(change, old_sql, old_params, new=False)
+                new_json, new_json_params = self._json(change, new_sql, new_params, new=True)
+                parts.append(
+                    f"CASE WHEN ({old_sql}) IS DISTINCT FROM ({new_sql}) THEN "
+                    f"jsonb_build_object(%s, jsonb_build_array({old_json}, {new_json})) "
+                    "ELSE '{}'::jsonb END"
+                )
+                params += [*old_params, *new_params, change.field.name]
+                params += [*old_json_params, *new_json_params]
+            return "(" + " || ".join(parts) + ")", params
+        # SQLite: json_patch() drops keys whose patch value is null (RFC 7396).
+        members = []
+        for change, (old_sql, old_params), (new_sql, new_params) in self.items:
+            old_json, old_json_params = self._json(change, old_sql, old_params, new=False)
+            new_json, new_json_params = self._json(change, new_sql, new_params, new=True)
+            differs = (
+                f"json({old_sql}) IS NOT json({new_sql})"
+                if change.field.get_internal_type() == "JSONField"
+                else f"({old_sql}) IS NOT ({new_sql})"
+            )
+            members.append(f"%s, CASE WHEN {differs} THEN json_array({old_json}, {new_json}) END")
+            params += [change.field.name, *old_params, *new_params]
+            params += [*old_json_params, *new_json_params]
+        return f"json_patch(%s, json_object({', '.join(members)}))", params
+
+
+class HistoryAppend(Expression):
+    """``history`` with one more entry at the end, trimmed to ``limit`` entries.
+
+    ``entry`` is the entry as Python knows it. ``sql_changes`` are fields whose
+    old value must be read from the row; with them, the entry is only appended
+    to rows where one of those values (or a key already in ``entry["changes"]``)
+    actually changes.
+    """
+
+    def __init__(
+        self,
+        field_name: str,
+        entry: Entry,
+        sql_changes: Sequence[SQLChange] = (),
+        limit: int | None = None,
+    ) -> None:
+        super().__init__(output_field=models.JSONField())
+        self.field_name = field_name
+        self.entry = entry
+        self.sql_changes = list(sql_changes)
+        self.limit = limit
+        self.history: Any = models.F(field_name)
+        self.olds: list[Any] = [models.F(c.field.name) for c in self.sql_changes]
+        self.news: list[Any] = [c.new for c in self.sql_changes]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.field_name!r}, {self.entry.get('action')!r})"
+
+    def get_source_expressions(self) -> list[Any]:
+        return [self.history, *self.olds, *self.news]
+
+    def set_source_expressions(self, exprs: Sequence[Any]) -> None:
+        count = len(self.sql_changes)
+        self.history = exprs[0]
+        self.olds = list(exprs[1 : 1 + count])
+        self.news = list(exprs[1 + count :])
+
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> _SQL:  # type: ignore[override]
+        if connection.vendor not in SUPPORTED_VENDORS:
+            raise NotSupportedError(
+                f"django_trackable cannot append history on {connection.vendor}; "
+                "see the django_trackable.E005 check."
+            )
+        history_sql, history_params = compiler.compile(self.history)
+        pg = connection.vendor == "postgresql"
+        if not self.sql_changes:
+            if pg:
+                sql = f"COALESCE({history_sql}, '[]'::jsonb) || %s::jsonb"
+                params = [*history_params, _dumps([self.entry])]
+            else:
+                sql = f"json_insert(COALESCE({history_sql}, '[]'), '$[#]', json(%s))"
+                params = [*history_params, _dumps(self.entry)]
+            return self._trim(sql, params, pg)
+
+        changes = _Changes(compiler, connection, self.sql_changes, self.olds, self.news)
+        static = {key: value for key, value in self.entry.items() if key != "changes"}
+        known = self.entry.get("changes") or {}
+        changes_sql, changes_params = changes.changes_object(known)
+        if pg:
+            entry_sql = f"%s::jsonb || jsonb_build_object('changes', {changes_sql})"
+            sql = f"COALESCE({history_sql}, '[]'::jsonb) || jsonb_build_array({entry_sql})"
+        else:
+            entry_sql = f"json_set(%s, '$.changes', json({changes_sql}))"
+            sql = f"json_insert(COALESCE({history_sql}, '[]'), '$[#]', json({entry_sql}))"
+        params = [*history_params, _dumps(static), *changes_params]
+        sql, params = self._trim(sql, params, pg)
+        if known:  # Python already knows something changed: always append.
+            return sql, params
+        condition, condition_params = changes.condition()
+        return (
+            f"CASE WHEN {condition} THEN {sql} ELSE {history_sql} END",
+            [*condition_params, *params, *history_params],
+        )
+
+    def _trim(self, sql: str, params: list[Any], pg: bool) -> _SQL:
+        if self.limit is None:
+            return sql, params
+        if pg:
+            return (
+                f"jsonb_path_query_array({sql}, %s::jsonpath)",
+                [*params, f"$[last - {int(self.limit) - 1} to last]"],
+            )
+        return (
+            "(SELECT json_group_array(CASE WHEN j.type IN ('object', 'array') "
+            "THEN json(j.value) ELSE j.value END) "
+            f"FROM json_each({sql}) AS j WHERE j.key >= json_array_length(j.json) - %s)",
+            [*params, int(self.limit)],
+        )
+
+
+class IfChanged(Expression):
+    """``value`` where any of ``sql_changes`` changes the row, else the column as is.
+
+    Keeps ``updated_at``/``updated_by`` in step with the history: a row that
+    ``QuerySet.update()`` leaves as it was keeps its stamps too.
+    """
+
+    def __init__(
+        self, field: models.Field[Any, Any], value: Any, sql_changes: Sequence[SQLChange]
+    ) -> None:
+        super().__init__(output_field=field)
+        self.sql_changes = list(sql_changes)
+        self.column: Any = models.F(field.name)
+        self.value: Any = (
+            value
+            if hasattr(value, "resolve_expression")
+            else models.Value(value, output_field=field)
+        )
+        self.olds: list[Any] = [models.F(c.field.name) for c in self.sql_changes]
+        self.news: list[Any] = [c.new for c in self.sql_changes]
+
+    def get_source_expressions(self) -> list[Any]:
+        return [self.column, self.value, *self.olds, *self.news]
+
+    def set_source_expressions(self, exprs: Sequence[Any]) -> None:
+        count = len(self.sql_changes)
+        self.column, self.value = exprs[0], exprs[1]
+        self.olds = list(exprs[2 : 2 + count])
+        self.news = list(exprs[2 + count :])
+
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> _SQL:  # type: ignore[override]
+        changes = _Changes(compiler, connection, self.sql_changes, self.olds, self.news)
+        condition, condition_params = changes.condition()
+        value_sql, value_params = compiler.compile(self.value)
+        column_sql, column_params = compiler.compile(self.column)
+        return (
+            f"CASE WHEN {condition} THEN {value_sql} ELSE {column_sql} END",
+            [*condition_params, *value_params, *column_params],
+        )
+
+
+class Unreturned:
+    """Wrap an expression so ``Model.save()`` compiles it without ``RETURNING`` it.
+
+    Django 6 reads back every field saved with an expression. For ``history``
+    that would ship the whole list back on every save; the instance keeps its
+    own copy instead (see :meth:`TrackableModel.save`). The UPDATE compiler
+    compiles any value that has ``as_sql``; only values with
+    ``resolve_expression`` are read back.
+    """
+
+    def __init__(self, expression: Any) -> None:
+        self.expression = expression
+
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> _SQL:
+        resolved = self.expression.resolve_expression(
+            compiler.query, allow_joins=False, for_save=True
+        )
+        sql, params = compiler.compile(resolved)
+        return sql, list(params)
+
+
+class KeepColumn:
+    """``SET column = column``: leave a stamp as the row has it (see :class:`Unreturned`)."""
+
+    def __init__(self, column: str) -> None:
+        self.column = column
+
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> _SQL:
+        return connection.ops.quote_name(self.column), []
+
+
+class HistoryHasUser(Expression):
+    """True for rows with a history entry by the user whose primary key is ``user_pk``."""
+
+    conditional = True
+
+    def __init__(self, field_name: str, user_pk: Any) -> None:
+        super().__init__(output_field=models.BooleanField())
+        self.history: Any = models.F(field_name)
+        self.user_json = to_json(user_pk)
+
+    def get_source_expressions(self) -> list[Any]:
+        return [self.history]
+
+    def set_source_expressions(self, exprs: Sequence[Any]) -> None:
+        (self.history,) = exprs
+
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> _SQL:  # type: ignore[override]
+        history_sql, params = compiler.compile(self.history)
+        if connection.vendor == "postgresql":  # jsonb containment, served by a GIN index if any
+            return f"({history_sql} @> %s::jsonb)", [*params, _dumps([{"user": self.user_json}])]
+        return (
+            f"EXISTS (SELECT 1 FROM json_each({history_sql}) AS e "
+            "WHERE json_extract(e.value, '$.user') = %s)",
+            [*params, self.user_json],
+        )

@@ -1,0 +1,226 @@
+"""History entries as plain JSON: serialising values, building and reading entries.
+
+Nothing here touches the database. Every function is total: serialising a
+value never raises, whatever the value, because a save must never fail because
+of what its history would say.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import decimal
+import enum
+import ipaddress
+import math
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeAlias
+
+from django.core.files import File
+from django.utils import timezone
+from django.utils.duration import duration_iso_string
+from django.utils.functional import Promise
+
+__all__ = [
+    "MASK",
+    "Entry",
+    "JSONValue",
+    "build_entry",
+    "entries_since",
+    "entry_time",
+    "masked_name_matcher",
+    "to_datetime",
+    "to_json",
+]
+
+JSONValue: TypeAlias = None | bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"]
+Entry = dict[str, Any]
+
+#: What a masked value looks like in history.
+MASK = "***"
+
+# Deeper structures are cut here: PostgreSQL limits jsonb nesting, and a
+# self-referencing value must not recurse forever.
+_MAX_DEPTH = 32
+
+
+def to_json(value: Any) -> JSONValue:
+    """Turn a model field value into JSON that SQLite and PostgreSQL both accept.
+
+    Decimals become strings (no precision lost), date/times ISO 8601 strings
+    (microseconds always shown, offset kept), UUIDs strings, bytes base64,
+    files their name, enums their value, lazy strings text, NaN and infinities
+    the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"`` (jsonb has no such
+    numbers), and NUL characters, which jsonb rejects, U+FFFD. Anything else
+    becomes ``str(value)``.
+    """
+    kind = type(value)
+    if kind is str:
+        return _clean_str(value)
+    if value is None or kind is int or kind is bool:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else _float_name(value)
+    return _to_json(value, 0)
+
+
+def _clean_str(value: str) -> str:
+    if "\x00" in value:
+        value = value.replace("\x00", "\ufffd")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            # Lone surrogates cannot be stored as UTF-8 by any database driver.
+            value = value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
+def _float_name(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+def _to_json(value: Any, depth: int) -> JSONValue:  # noqa: C901, PLR0911, PLR0912 - one flat dispatch
+    if depth > _MAX_DEPTH:
+        return "<too deep>"
+    try:
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, enum.Enum):
+            return _to_json(value.value, depth + 1)
+        if isinstance(value, str):
+            return _clean_str(str(value))
+        if isinstance(value, int):
+            return int(value)
+        if isinstance(value, float):
+            return float(value) if math.isfinite(value) else _float_name(value)
+        if isinstance(value, Promise):
+            return _clean_str(str(value))
+        if isinstance(value, decimal.Decimal):
+            return str(value)
+        if isinstance(value, datetime.datetime | datetime.time):
+            return value.isoformat(timespec="microseconds")
+        if isinstance(value, datetime.date):
+            return value.isoformat()
+        if isinstance(value, datetime.timedelta):
+            return duration_iso_string(value)
+        if isinstance(value, uuid.UUID):
+            return str(value)
+        if isinstance(value, bytes | bytearray | memoryview):
+            return base64.b64encode(bytes(value)).decode("ascii")
+        if isinstance(value, File):
+            return _clean_str(value.name) if value.name else None
+        if isinstance(value, Mapping):
+            return {_clean_str(str(key)): _to_json(item, depth + 1) for key, item in value.items()}
+        if isinstance(value, set | frozenset):
+            return sorted((_to_json(item, depth + 1) for item in value), key=repr)
+        if isinstance(value, list | tuple):
+            return [_to_json(item, depth + 1) for item in value]
+        pk = getattr(getattr(value, "_meta", None), "pk", None)
+        if pk is not None:  # a model instance: its primary key
+            return _to_json(value.pk, depth + 1)
+        if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address):
+            return str(value)
+        return _clean_str(str(value))
+    except Exception:  # noqa: BLE001 - a history value must never fail a save
+        return f"<unserializable {type(value).__name__}>"
+
+
+def masked_name_matcher(patterns: Iterable[str]) -> re.Pattern[str] | None:
+    """A regex matching field names that contain one of ``patterns`` as a word.
+
+    ``"token"`` matches ``token``, ``refresh_token``, ``token_hash``, ``tokens``
+    and ``token2``, but not ``tokenizer``: a pattern must be bounded by the
+    start or end of the name, an underscore or a digit (case-insensitive).
+    """
+    words = [re.escape(p.strip().lower()) for p in patterns if p and p.strip()]
+    if not words:
+        return None
+    return re.compile(rf"(?:^|_)(?:{'|'.join(words)})s?(?:_|\d|$)", re.IGNORECASE)
+
+
+def build_entry(
+    action: str,
+    when: datetime.datetime,
+    user: Any,
+    changes: Mapping[str, list[JSONValue]] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Entry:
+    """A history entry in the documented format (see the docs' "History entries")."""
+    entry: Entry = {
+        "action": action,
+        "timestamp": entry_timestamp(when),
+        "user": to_json(user.pk) if user is not None else None,
+        "user_repr": user_repr(user),
+    }
+    if changes is not None:
+        entry["changes"] = changes
+    if extra:
+        for key, value in extra.items():
+            entry[key] = to_json(value)
+    return entry
+
+
+def entry_timestamp(when: datetime.datetime) -> str:
+    """ISO 8601 with an offset, also when ``USE_TZ = False`` (local time is assumed)."""
+    if timezone.is_naive(when):
+        when = timezone.make_aware(when)
+    return when.isoformat(timespec="microseconds")
+
+
+def user_repr(user: Any) -> str | None:
+    """``str(user)``, or a safe stand-in when the user's ``__str__`` fails."""
+    if user is None:
+        return None
+    try:
+        return _clean_str(str(user))
+    except Exception:  # noqa: BLE001 - a broken __str__ must not fail a save
+        return f"{type(user).__name__} {user.pk}"
+
+
+def to_datetime(value: datetime.datetime | datetime.date | float | str) -> datetime.datetime:
+    """Accept a datetime, a date (its midnight), a UNIX time or an ISO 8601 string.
+
+    The result is aware; naive input is read in the current time zone.
+    """
+    if isinstance(value, bool):
+        raise TypeError("expected a datetime or a UNIX time, got a bool")
+    if isinstance(value, int | float):
+        return datetime.datetime.fromtimestamp(value, tz=datetime.timezone.utc)
+    if isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value)
+    elif not isinstance(value, datetime.datetime):
+        if not isinstance(value, datetime.date):
+            raise TypeError(f"expected a datetime or a UNIX time, got {type(value).__name__}")
+        value = datetime.datetime.combine(value, datetime.time.min)
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    return value
+
+
+def entry_time(entry: Mapping[str, Any]) -> datetime.datetime | None:
+    """The entry's timestamp as an aware datetime, or ``None`` if it has none."""
+    raw = entry.get("timestamp")
+    if not isinstance(raw, str):
+        return None
+    try:
+        return to_datetime(raw)
+    except ValueError:
+        return None
+
+
+def entries_since(
+    history: Iterable[Mapping[str, Any]], when: datetime.datetime | float | str
+) -> list[Entry]:
+    """The entries strictly after ``when``, in stored (oldest first) order."""
+    since = to_datetime(when)
+    result = []
+    for entry in history:
+        stamp = entry_time(entry)
+        if stamp is not None and stamp > since:
+            result.append(dict(entry))
+    return result

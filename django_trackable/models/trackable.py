@@ -1,0 +1,174 @@
+"""TrackableModel and AuditableModel: who and when on every row, and what changed."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from django_trackable import tracking
+from django_trackable.fields import (
+    CreatedAtField,
+    CreatedByField,
+    HistoryField,
+    UpdatedAtField,
+    UpdatedByField,
+)
+from django_trackable.history import MASK, Entry, entries_since, entry_time, to_datetime
+from django_trackable.querysets import AuditableQuerySet, TrackableQuerySet
+
+__all__ = ["AuditableModel", "HistoryUnavailable", "TrackableModel"]
+
+
+class HistoryUnavailable(LookupError):
+    """The history does not reach back far enough (it was trimmed, or began later)."""
+
+
+class _TrackedWritesModel(models.Model):
+    """Routes every save through the tracking plan (see :mod:`django_trackable.tracking`)."""
+
+    class Meta:
+        abstract = True
+
+    def save_base(
+        self,
+        raw: bool = False,
+        force_insert: Any = False,
+        force_update: bool = False,
+        using: str | None = None,
+        update_fields: Any = None,
+    ) -> None:
+        if raw:  # loaddata: store the fixture exactly as given
+            return super().save_base(raw, force_insert, force_update, using, update_fields)
+        only = None
+        if update_fields is not None:
+            only = frozenset(update_fields)
+            update_fields = only | tracking.options_for(type(self)).update_names
+        tracking.begin_write(self, tracking.Seed(only=only))
+        saved = False
+        try:
+            super().save_base(raw, force_insert, force_update, using, update_fields)
+            saved = True
+        finally:
+            tracking.finish_write(self, saved=saved)
+
+    save_base.alters_data = True  # type: ignore[attr-defined]
+
+
+class AuditableModel(_TrackedWritesModel):
+    """``created_by`` and ``updated_by`` only: who inserted the row and who saved it last.
+
+    Every save and every ``QuerySet.update()`` stamps ``updated_by`` (there is
+    no diff without history). For timestamps and history use :class:`TrackableModel`.
+    """
+
+    created_by = CreatedByField(verbose_name=_("created by"))
+    updated_by = UpdatedByField(verbose_name=_("updated by"))
+
+    objects = AuditableQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class TrackableModel(_TrackedWritesModel):
+    """Who created and changed each row, when, and what changed (old → new).
+
+    Adds ``created_at``, ``updated_at``, ``created_by``, ``updated_by`` and
+    ``history``, a JSON list of entries, oldest first. A save costs no extra
+    query: the diff comes from the values the instance was loaded with, and the
+    entry is appended by the row's own INSERT or UPDATE. ``updated_at``,
+    ``updated_by`` and a new entry are written together, when a tracked field
+    changes. ``QuerySet.update()``, ``bulk_create()`` and ``bulk_update()`` record
+    history too.
+
+    Class attributes: ``track_fields`` (names to track; default all concrete
+    fields but the primary key and the stamps), ``track_exclude`` (names not to
+    track) and ``track_mask`` (names whose values are written as ``"***"``, on
+    top of the ``MASKED_FIELDS`` setting).
+    """
+
+    created_at = CreatedAtField(_("created at"))
+    updated_at = UpdatedAtField(_("updated at"))
+    created_by = CreatedByField(verbose_name=_("created by"))
+    updated_by = UpdatedByField(verbose_name=_("updated by"))
+    history = HistoryField(_("history"))
+
+    objects = TrackableQuerySet.as_manager()
+
+    track_fields: ClassVar[Sequence[str] | None] = None
+    track_exclude: ClassVar[Sequence[str]] = ()
+    track_mask: ClassVar[Sequence[str]] = ()
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Any:
+        instance = super().from_db(db, field_names, values)
+        tracking.capture_loaded(instance, field_names, values)
+        return instance
+
+    def refresh_from_db(
+        self, using: str | None = None, fields: Any = None, from_queryset: Any = None
+    ) -> None:
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+        tracking.remember(self, fields)
+
+    def history_since(self, when: datetime.datetime | datetime.date | float | str) -> list[Entry]:
+        """This row's entries strictly after ``when`` (a datetime, date or UNIX time)."""
+        return entries_since(self.history or [], when)
+
+    def as_of(self, when: datetime.datetime | datetime.date | float | str) -> Any:
+        """An unsaved copy with this row's values at ``when``; ``None`` if it did not exist yet.
+
+        Rebuilt from the current values by undoing, newest first, every entry
+        after ``when``. Masked fields keep their current value (their history
+        holds no values). Raises :class:`HistoryUnavailable` when entries that
+        would be needed were trimmed by ``HISTORY_LIMIT`` or predate tracking.
+        Saving the copy writes those values back (and records that as a change).
+        """
+        moment = to_datetime(when)
+        if self.created_at is not None and self.created_at > moment:
+            return None
+        options = tracking.options_for(type(self))
+        entries = list(self.history or [])
+        if entries and entries[0].get("action") != "create":
+            first = entry_time(entries[0])
+            if first is None or first > moment:
+                raise HistoryUnavailable(
+                    f"{self._meta.label} {self.pk}: history before {first} is not kept"
+                )
+        values = {f.attname: getattr(self, f.attname) for f in self._meta.concrete_fields}
+        for entry in reversed(entries):
+            stamp = entry_time(entry)
+            if stamp is None or stamp <= moment:
+                continue
+            if entry.get("action") == "create":
+                return None
+            for name, change in (entry.get("changes") or {}).items():
+                tf = options.by_name.get(name)
+                if tf is None or tf.masked or change == [MASK, MASK]:
+                    continue
+                try:
+                    values[tf.attname] = _from_json(tf.field, change[0])
+                except (IndexError, TypeError, ValueError, ValidationError):
+                    continue  # a value the field no longer accepts: keep the current one
+        copy = type(self)(**values)
+        copy._state.db = self._state.db
+        return copy
+
+
+def _from_json(field: models.Field[Any, Any], value: Any) -> Any:
+    """A history value back as the field's Python value."""
+    if value is None:
+        return None
+    if field.is_relation:
+        field = field.target_field  # type: ignore[attr-defined]
+    if field.get_internal_type() == "JSONField":
+        return value
+    return field.to_python(value)

@@ -1,0 +1,211 @@
+"""Querysets of tracked models: bulk writes that record history, and "since" queries."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+
+from django_trackable import tracking
+from django_trackable.context import get_current_extra, is_tracking_enabled
+from django_trackable.expressions import (
+    HistoryAppend,
+    HistoryHasUser,
+    IfChanged,
+    KeepColumn,
+    SQLChange,
+    Unreturned,
+)
+from django_trackable.history import build_entry, to_datetime
+
+if TYPE_CHECKING:
+    Timestamp = datetime.datetime | datetime.date | float | str
+
+__all__ = ["AuditableQuerySet", "TrackableQuerySet"]
+
+_M = TypeVar("_M", bound=models.Model)
+
+
+class _TrackedWritesQuerySet(models.QuerySet[_M]):
+    """``update()``, ``bulk_create()`` and ``bulk_update()`` that stamp and record."""
+
+    def update(self, **kwargs: Any) -> int:
+        """Update rows in one statement, stamping and appending an entry to each changed row.
+
+        Each row's entry holds the old values read from the row by the same
+        UPDATE; rows whose values do not actually change get no entry and keep
+        their stamps.
+        """
+        if is_tracking_enabled():
+            kwargs.update(_tracked_update_values(self.model, kwargs))
+        return super().update(**kwargs)
+
+    update.alters_data = True  # type: ignore[attr-defined]
+
+    def bulk_create(self, objs: Iterable[_M], *args: Any, **kwargs: Any) -> list[_M]:
+        """Insert like Django's ``bulk_create()``, with stamps and a create entry per row."""
+        objs = list(objs)
+        seed = tracking.Seed()
+        for obj in objs:
+            tracking.begin_write(obj, seed)
+        saved = False
+        try:
+            result = super().bulk_create(objs, *args, **kwargs)
+            saved = True
+        finally:
+            for obj in objs:
+                tracking.finish_write(obj, saved=saved)
+        return result
+
+    bulk_create.alters_data = True  # type: ignore[attr-defined]
+
+    def bulk_update(
+        self, objs: Iterable[_M], fields: Sequence[str], batch_size: int | None = None
+    ) -> int:
+        """Update like Django's ``bulk_update()``, recording each object's changes to ``fields``.
+
+        The changes come from each object's load-time snapshot, as for ``save()``.
+        """
+        objs = list(objs)
+        options = tracking.options_for(self.model)
+        if not is_tracking_enabled() or not options.roles:
+            return super().bulk_update(objs, fields, batch_size=batch_size)
+        fields = list(fields)
+        seed = tracking.Seed(only=frozenset(fields))
+        extra_fields = [name for name in options.update_names if name not in fields]
+        restores = [_apply_plan(obj, seed, options) for obj in objs]
+        saved = False
+        try:
+            rows = super().bulk_update(objs, [*fields, *extra_fields], batch_size=batch_size)
+            saved = True
+        finally:
+            for obj, restore in zip(objs, restores, strict=True):
+                for attname, value in restore.items():
+                    if value is _ABSENT:
+                        obj.__dict__.pop(attname, None)
+                    else:
+                        obj.__dict__[attname] = value
+                tracking.finish_write(obj, saved=saved)
+        return rows
+
+    bulk_update.alters_data = True  # type: ignore[attr-defined]
+
+
+_ABSENT: Any = object()
+
+
+def _apply_plan(
+    obj: models.Model, seed: tracking.Seed, options: tracking.ModelOptions
+) -> dict[str, Any]:
+    """Set the plan's update values on ``obj`` as ``bulk_update()`` reads them.
+
+    Returns the attribute values to put back afterwards: ``bulk_update()`` takes
+    expressions from attributes, and those must not stay on the instance.
+    """
+    tracking.begin_write(obj, seed)
+    plan = obj.__dict__[tracking.PLAN] = tracking.make_plan(obj, add=False)
+    restore: dict[str, Any] = {}
+    for role in tracking.UPDATE_ROLES:
+        field = options.roles.get(role)
+        if field is None or role not in plan.values:
+            continue
+        value = plan.values[role]
+        if isinstance(value, KeepColumn):
+            value = models.F(field.name)
+        elif isinstance(value, Unreturned):
+            value = value.expression
+        else:  # a plain new stamp value stays on the instance
+            obj.__dict__[field.attname] = value
+            continue
+        restore[field.attname] = obj.__dict__.get(field.attname, _ABSENT)
+        obj.__dict__[field.attname] = value
+    return restore
+
+
+def _tracked_update_values(model: type[models.Model], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The stamp and history values to add to ``QuerySet.update(**kwargs)``."""
+    options = tracking.options_for(model)
+    roles = options.roles
+    if not roles:
+        return {}
+    given = set(kwargs)
+    sql_changes = []
+    for key, value in kwargs.items():
+        tf = options.by_name.get(key)
+        # Fields of a parent table (multi-table inheritance) go to another UPDATE.
+        if tf is not None and tf.field.model._meta.concrete_model is model._meta.concrete_model:
+            sql_changes.append(SQLChange(tf.field, value, masked=tf.masked))
+    seed = tracking.Seed()
+    values: dict[str, Any] = {}
+    history = options.history
+    if history is None:  # stamps only: every update() is a change
+        user_pk = tracking.user_pk_for(roles.get("updated_by"), seed.resolve_user())
+        stamps = {"updated_at": seed.now, "updated_by": user_pk}
+        for role, value in stamps.items():
+            if role in roles:
+                values[roles[role].name] = value
+    elif sql_changes:
+        user = seed.resolve_user()
+        user_pk = tracking.user_pk_for(roles.get("updated_by"), user)
+        entry = build_entry("update", seed.now, user, {}, get_current_extra())
+        values[history.name] = HistoryAppend(history.name, entry, sql_changes, options.limit)
+        for role, value in (("updated_at", seed.now), ("updated_by", user_pk)):
+            if role in roles:
+                values[roles[role].name] = IfChanged(roles[role], value, sql_changes)
+    # What the caller sets explicitly wins (e.g. update(history=[]) to clear it).
+    return {
+        name: value
+        for name, value in values.items()
+        if name not in given and model._meta.get_field(name).attname not in given
+    }
+
+
+class AuditableQuerySet(_TrackedWritesQuerySet[_M]):
+    """The queryset of :class:`~django_trackable.models.AuditableModel`."""
+
+
+class TrackableQuerySet(_TrackedWritesQuerySet[_M]):
+    """The queryset of :class:`~django_trackable.models.TrackableModel`."""
+
+    def since(
+        self,
+        timestamp: Timestamp | None = None,
+        version: int | None = None,
+        deleted: bool = False,
+    ) -> TrackableQuerySet[_M]:
+        """Rows created or changed strictly after ``timestamp``.
+
+        ``timestamp`` is a datetime (naive ones are read in the current time
+        zone), a date or a UNIX time, as in django-handleref's ``since()``. Soft-deleted rows are
+        included only with ``deleted=True`` (for models that soft-delete).
+        ``version`` needs the django-reversion integration.
+        """
+        qs = self
+        if timestamp is not None:
+            qs = qs.filter(updated_at__gt=to_datetime(timestamp))
+        if version is not None:
+            raise ImproperlyConfigured(
+                "since(version=...) needs django-reversion and the "
+                "django_trackable reversion integration, which is not set up."
+            )
+        if not deleted:
+            qs = qs._without_deleted()
+        return qs
+
+    def _without_deleted(self) -> TrackableQuerySet[_M]:
+        """Hook for soft-deletable models; here every row is alive."""
+        return self
+
+    def created_since(self, timestamp: Timestamp) -> TrackableQuerySet[_M]:
+        """Rows inserted strictly after ``timestamp`` (datetime, date or UNIX time)."""
+        return self.filter(created_at__gt=to_datetime(timestamp))
+
+    def modified_by(self, user: Any) -> TrackableQuerySet[_M]:
+        """Rows that ``user`` created or changed, according to the stamps or any history entry."""
+        pk = getattr(user, "pk", user)
+        return self.filter(
+            models.Q(created_by=pk) | models.Q(updated_by=pk) | HistoryHasUser("history", pk)
+        )

@@ -1,0 +1,389 @@
+"""What a tracked write stores: per-model options, load-time snapshots, save plans.
+
+A tracked instance remembers the values it was loaded with (a reference to the
+row tuple Django already built, plus copies of mutable JSON values), so a save
+can tell what changed without a query. When the instance is saved, the first
+stamp field to run ``pre_save()`` asks :func:`field_pre_save` for a *plan*: the
+stamps to write and the history value — a new list for an INSERT, or an
+append expression (:class:`~django_trackable.expressions.HistoryAppend`) for an
+UPDATE. Bulk operations in :mod:`django_trackable.querysets` use the same plan.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+from django.utils import timezone
+
+from django_trackable.conf import trackable_settings
+from django_trackable.context import get_current_extra, get_current_user, is_tracking_enabled
+from django_trackable.expressions import (
+    HistoryAppend,
+    IfChanged,
+    KeepColumn,
+    SQLChange,
+    Unreturned,
+)
+from django_trackable.history import MASK, Entry, build_entry, masked_name_matcher, to_json
+
+if TYPE_CHECKING:
+    from django_trackable.fields import _StampMixin
+
+# Attributes kept in instance.__dict__ (so they pickle and copy with the instance).
+SNAPSHOT = "_trackable_snapshot"
+PLAN = "_trackable_plan"
+SEED = "_trackable_seed"
+
+ROLES = ("created_at", "updated_at", "created_by", "updated_by", "history")
+#: Roles that an UPDATE may change; added to ``save(update_fields=...)``.
+UPDATE_ROLES = ("updated_at", "updated_by", "history")
+
+_MUTABLE_TYPES = frozenset({"JSONField", "ArrayField", "HStoreField"})
+_UNSET: Any = object()
+
+
+def now() -> datetime.datetime:
+    """The clock for stamps and entries (``django.utils.timezone.now``)."""
+    return timezone.now()
+
+
+@dataclass(frozen=True)
+class TrackedField:
+    name: str
+    attname: str
+    field: models.Field[Any, Any]
+    masked: bool
+    mutable: bool
+
+
+class ModelOptions:
+    """How one model is tracked, worked out once from its fields and class attributes."""
+
+    def __init__(self, model: type[models.Model]) -> None:
+        meta = model._meta
+        self.roles: dict[str, models.Field[Any, Any]] = {}
+        for f in meta.concrete_fields:
+            role = getattr(f, "trackable_role", "")
+            if role:
+                self.roles[role] = f
+        self.history = self.roles.get("history")
+        self.update_names = frozenset(
+            self.roles[role].name for role in UPDATE_ROLES if role in self.roles
+        )
+        self.limit: int | None = trackable_settings.HISTORY_LIMIT
+
+        include = getattr(model, "track_fields", None)
+        exclude = set(getattr(model, "track_exclude", ()) or ())
+        masked_names = set(getattr(model, "track_mask", ()) or ())
+        matcher = masked_name_matcher(trackable_settings.MASKED_FIELDS)
+        candidates = [
+            f
+            for f in meta.concrete_fields
+            if not f.primary_key and not getattr(f, "trackable_role", "")
+        ]
+        if include is not None:
+            wanted = set(include)
+            candidates = [f for f in candidates if f.name in wanted or f.attname in wanted]
+        self.tracked = tuple(
+            TrackedField(
+                name=f.name,
+                attname=f.attname,
+                field=f,
+                masked=f.name in masked_names
+                or (matcher is not None and matcher.search(f.name) is not None),
+                mutable=f.get_internal_type() in _MUTABLE_TYPES,
+            )
+            for f in candidates
+            if f.name not in exclude and f.attname not in exclude
+        )
+        self.by_name = {tf.name: tf for tf in self.tracked} | {
+            tf.attname: tf for tf in self.tracked
+        }
+        self.mutable_attnames = frozenset(tf.attname for tf in self.tracked if tf.mutable)
+
+
+_options: dict[type[models.Model], ModelOptions] = {}
+
+
+def options_for(model: type[models.Model]) -> ModelOptions:
+    """The (cached) :class:`ModelOptions` of ``model``."""
+    try:
+        return _options[model]
+    except KeyError:
+        options = _options[model] = ModelOptions(model)
+        return options
+
+
+def clear_model_options() -> None:
+    """Forget cached options; called when the ``TRACKABLE`` setting changes."""
+    _options.clear()
+
+
+# --- snapshots -------------------------------------------------------------
+
+
+def _copy_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_json(v) for v in value]
+    return value
+
+
+def capture_loaded(instance: models.Model, field_names: Any, values: Any) -> None:
+    """Remember the values an instance was loaded with (called from ``from_db``).
+
+    Stores references to what Django already built; only mutable values (JSON
+    objects and lists) are copied, so that in-place edits are seen as changes.
+    """
+    mutable = options_for(type(instance)).mutable_attnames
+    copies = None
+    if mutable:
+        copies = {
+            name: _copy_json(value)
+            for name, value in zip(field_names, values, strict=True)
+            if name in mutable
+        }
+    instance.__dict__[SNAPSHOT] = (field_names, values, copies)
+
+
+def snapshot_of(instance: models.Model) -> dict[str, Any] | None:
+    """The remembered values by attname, or ``None`` if the instance was never loaded."""
+    raw = instance.__dict__.get(SNAPSHOT)
+    if raw is None or isinstance(raw, dict):
+        return raw
+    names, values, copies = raw
+    snapshot = dict(zip(names, values, strict=True))
+    if copies:
+        snapshot.update(copies)
+    instance.__dict__[SNAPSHOT] = snapshot
+    return snapshot
+
+
+def remember(instance: models.Model, only: Iterable[str] | None = None) -> None:
+    """Take the instance's current values as the new baseline (after a save or refresh)."""
+    options = options_for(type(instance))
+    snapshot = snapshot_of(instance)
+    if snapshot is None:
+        snapshot = instance.__dict__[SNAPSHOT] = {}
+    wanted = None if only is None else set(only)
+    current = instance.__dict__
+    for f in instance._meta.concrete_fields:
+        attname = f.attname
+        if attname not in current or (
+            wanted is not None and f.name not in wanted and attname not in wanted
+        ):
+            continue
+        value = current[attname]
+        snapshot[attname] = _copy_json(value) if attname in options.mutable_attnames else value
+
+
+# --- save plans --------------------------------------------------------------
+
+
+@dataclass
+class Seed:
+    """What the caller of a write knows before fields run ``pre_save()``."""
+
+    now: datetime.datetime = field(default_factory=now)
+    only: frozenset[str] | None = None
+    user: Any = _UNSET
+
+    def resolve_user(self) -> Any:
+        if self.user is _UNSET:
+            self.user = get_current_user()
+        return self.user
+
+
+@dataclass
+class Plan:
+    """The values one write stores, by stamp role."""
+
+    add: bool
+    values: dict[str, Any]
+    user: Any = None
+    entry: Entry | None = None
+    #: The entry is assembled in SQL, so Python does not know what was appended.
+    sql_entry: bool = False
+
+
+def begin_write(instance: models.Model, seed: Seed) -> None:
+    """Prepare ``instance`` for a save or bulk write that will call ``pre_save()``."""
+    instance.__dict__.pop(PLAN, None)
+    instance.__dict__[SEED] = seed
+
+
+def field_pre_save(field: _StampMixin, instance: models.Model, add: bool) -> Any:
+    """The value a stamp or history field writes; see the module docstring."""
+    plan: Plan | None = instance.__dict__.get(PLAN)
+    if plan is None or plan.add is not add:
+        plan = instance.__dict__[PLAN] = make_plan(instance, add)
+    model_field: Any = field
+    try:
+        value = plan.values[field.trackable_role]
+    except KeyError:
+        return getattr(instance, model_field.attname)
+    if isinstance(value, KeepColumn | Unreturned):
+        return value
+    setattr(instance, model_field.attname, value)
+    if field.trackable_role in ("created_by", "updated_by") and value is not None:
+        model_field.set_cached_value(instance, plan.user)
+    return value
+
+
+def finish_write(instance: models.Model, *, saved: bool) -> None:
+    """Update the snapshot and the instance's own ``history`` after a write."""
+    plan: Plan | None = instance.__dict__.pop(PLAN, None)
+    seed: Seed | None = instance.__dict__.pop(SEED, None)
+    if not saved or plan is None:
+        return
+    options = options_for(type(instance))
+    remember(instance, None if plan.add or seed is None else seed.only)
+    history = options.history
+    if history is None or plan.add:
+        return
+    if plan.sql_entry:
+        # Only the database knows what was appended: load it again on access.
+        instance.__dict__.pop(history.attname, None)
+        return
+    entries = instance.__dict__.get(history.attname)
+    if plan.entry is not None and isinstance(entries, list):
+        entries.append(plan.entry)
+        if options.limit is not None and len(entries) > options.limit:
+            del entries[: -options.limit]
+
+
+def user_pk_for(field: models.Field[Any, Any] | None, user: Any) -> Any:
+    """The user's pk for a ``*_by`` foreign key, or ``None`` if it is not a saved user."""
+    if field is None or user is None:
+        return None
+    if not isinstance(user, field.related_model):  # type: ignore[arg-type]
+        return None
+    return user.pk
+
+
+def make_plan(instance: models.Model, add: bool) -> Plan:
+    options = options_for(type(instance))
+    seed: Seed = instance.__dict__.get(SEED) or Seed()
+    roles = options.roles
+    history = options.history
+
+    if not is_tracking_enabled():
+        # Plain Django: every stamp as set on the instance. History is never
+        # written back from the instance on UPDATE, or concurrent entries
+        # would be lost.
+        values = {} if add or history is None else {"history": KeepColumn(history.column)}
+        return Plan(add, values)
+
+    if add:
+        user = seed.resolve_user()
+        pk = user_pk_for(roles.get("created_by"), user)
+        values: dict[str, Any] = {
+            "created_at": seed.now,
+            "updated_at": seed.now,
+            "created_by": pk,
+            "updated_by": pk,
+        }
+        entry = None
+        if history is not None:
+            entry = build_entry(
+                "create", seed.now, user, _initial_changes(instance, options), get_current_extra()
+            )
+            values["history"] = [entry]
+        return Plan(True, values, user=user, entry=entry)
+
+    keep = {role: KeepColumn(f.column) for role, f in roles.items()}
+    snapshot = snapshot_of(instance)
+    if snapshot is not None:
+        for role in ("created_at", "created_by"):
+            f = roles.get(role)
+            if f is not None and instance.__dict__.get(f.attname, _UNSET) is not snapshot.get(
+                f.attname, _UNSET
+            ):
+                del keep[role]  # changed by hand on purpose: write it
+
+    if history is None:  # stamps only (AuditableModel): every save is a change
+        user = seed.resolve_user()
+        values = {
+            **keep,
+            "updated_at": seed.now,
+            "updated_by": user_pk_for(roles.get("updated_by"), user),
+        }
+        return Plan(False, values, user=user)
+
+    known, sql_changes = _diff(instance, options, snapshot, seed.only)
+    if not known and not sql_changes:
+        return Plan(False, keep)
+
+    user = seed.resolve_user()
+    user_pk = user_pk_for(roles.get("updated_by"), user)
+    entry = build_entry("update", seed.now, user, known, get_current_extra())
+    append = HistoryAppend(history.name, entry, sql_changes, options.limit)
+    values = {**keep, "history": Unreturned(append)}
+    if known:
+        values["updated_at"] = seed.now
+        values["updated_by"] = user_pk
+    else:  # whether anything changes is only known to the database
+        for role, value in (("updated_at", seed.now), ("updated_by", user_pk)):
+            if role in roles:
+                values[role] = Unreturned(IfChanged(roles[role], value, sql_changes))
+    return Plan(False, values, user=user, entry=entry, sql_entry=bool(sql_changes))
+
+
+def _initial_changes(instance: models.Model, options: ModelOptions) -> dict[str, Any]:
+    changes = {}
+    current = instance.__dict__
+    for tf in options.tracked:
+        if tf.attname not in current:
+            continue
+        value = current[tf.attname]
+        if tf.masked and value not in (None, ""):
+            changes[tf.name] = [None, MASK]
+        else:
+            changes[tf.name] = [None, to_json(value)]
+    return changes
+
+
+def _same(tf: TrackedField, old: Any, new: Any) -> bool:
+    if new is old:
+        return True
+    try:
+        if new == old:
+            return True
+        if old is None or new is None or type(old) is type(new):
+            return False
+        # "12.50" assigned to a DecimalField that held Decimal("12.50").
+        return bool(tf.field.to_python(new) == old)
+    except Exception:  # noqa: BLE001 - an odd value is a change, never an error
+        return False
+
+
+def _diff(
+    instance: models.Model,
+    options: ModelOptions,
+    snapshot: dict[str, Any] | None,
+    only: frozenset[str] | None,
+) -> tuple[dict[str, list[Any]], list[SQLChange]]:
+    """Changed fields with known old values, and fields whose old value only SQL knows."""
+    known: dict[str, list[Any]] = {}
+    sql_changes: list[SQLChange] = []
+    current = instance.__dict__
+    for tf in options.tracked:
+        if only is not None and tf.name not in only and tf.attname not in only:
+            continue
+        try:
+            new = current[tf.attname]
+        except KeyError:  # deferred and never assigned: not saved either
+            continue
+        if snapshot is None or tf.attname not in snapshot:
+            sql_changes.append(SQLChange(tf.field, new, masked=tf.masked))
+            continue
+        old = snapshot[tf.attname]
+        if _same(tf, old, new):
+            continue
+        known[tf.name] = [MASK, MASK] if tf.masked else [to_json(old), to_json(new)]
+    return known, sql_changes

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from tests.testapp import views
+
+urlpatterns = [
+    path("products/<int:pk>/rename/", views.rename_product),
+    path("products/<int:pk>/arename/", views.arename_product),
+    path("products/<int:pk>/", views.show_product),
+    path("boom/", views.boom),
+    path("whoami/", views.whoami),
+    path("api/products/<int:pk>/", views.ProductAPI.as_view()),
+]

@@ -104,6 +104,10 @@ def _sqlite_json(field: models.Field[Any, Any]) -> str:
         return "CASE WHEN {v} IS NULL THEN NULL WHEN {v} THEN json('true') ELSE json('false') END"
     if kind == "JSONField":
         return "json({v})"
+    if kind == "FloatField":  # JSON has no infinities; SQLite cannot store NaN at all
+        return (
+            "CASE WHEN {v} = 9e999 THEN 'Infinity' WHEN {v} = -9e999 THEN '-Infinity' ELSE {v} END"
+        )
     if kind == "DecimalField":
         places = int(getattr(value_field, "decimal_places", 0) or 0)
         return f"CASE WHEN {{v}} IS NULL THEN NULL ELSE printf('%%.{places}f', {{v}}) END"

@@ -152,9 +152,11 @@ class _Changes:
     ) -> None:
         self.vendor = connection.vendor
         self.connection = connection
-        self.items = []
+        self.items: list[tuple[SQLChange, tuple[str, list[Any]], tuple[str, list[Any]]]] = []
         for change, old, new in zip(changes, olds, news, strict=True):
-            self.items.append((change, compiler.compile(old), compiler.compile(new)))
+            old_sql, old_params = compiler.compile(old)
+            new_sql, new_params = compiler.compile(new)
+            self.items.append((change, (old_sql, list(old_params)), (new_sql, list(new_params))))
 
     def condition(self) -> _SQL:
         """True when any field's new value differs from the row's."""

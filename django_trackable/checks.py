@@ -90,6 +90,7 @@ _VALIDATORS: dict[str, Callable[[Any], str | None]] = {
     "ANONYMIZE_IP": _is_bool,
     "TASK_BACKEND": _is_optional_str,
     "DATABASE": _is_database_alias,
+    "TENANT_RESOLVER": _is_optional_str,
 }
 assert set(_VALIDATORS) == KNOWN_KEYS, "every setting needs a validator"
 

@@ -57,6 +57,7 @@ class TrackableSettings:
     ANONYMIZE_IP: bool = False
     TASK_BACKEND: str | None = None
     DATABASE: str | None = None
+    TENANT_RESOLVER: str | None = None
 
 
 #: Setting names that take a sequence; a list in settings is stored as a tuple.

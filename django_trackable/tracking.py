@@ -39,6 +39,9 @@ PLAN = "_trackable_plan"
 SEED = "_trackable_seed"
 
 ROLES = ("created_at", "updated_at", "created_by", "updated_by", "history")
+#: Roles of the lifecycle mixins' bookkeeping columns (soft delete, ordering):
+#: never diffed, and kept as the row has them by a plain UPDATE.
+LIFECYCLE_ROLES = ("deleted_at", "deleted_by", "position")
 #: Roles that an UPDATE may change; added to ``save(update_fields=...)``.
 UPDATE_ROLES = ("updated_at", "updated_by", "history")
 
@@ -74,6 +77,8 @@ class ModelOptions:
         self.update_names = frozenset(
             self.roles[role].name for role in UPDATE_ROLES if role in self.roles
         )
+        #: Whether saves stamp or record anything (not so with lifecycle columns only).
+        self.stamped = any(role in self.roles for role in ROLES)
         self.limit: int | None = trackable_settings.HISTORY_LIMIT
 
         include = getattr(model, "track_fields", None)
@@ -279,6 +284,9 @@ def make_plan(instance: models.Model, add: bool) -> Plan:
         # would be lost.
         values = {} if add or history is None else {"history": _keep(history)}
         return Plan(add, values)
+
+    if not options.stamped:  # e.g. SoftDeleteModel alone: no user to resolve
+        return Plan(add, {} if add else {role: _keep(f) for role, f in roles.items()})
 
     if add:
         user = seed.resolve_user()

@@ -2,6 +2,50 @@
 
 from __future__ import annotations
 
+from django_trackable.models.metadata import MetadataModel
+from django_trackable.models.ordering import OrderedModel, OrderedQuerySet
+from django_trackable.models.slug import SluggedModel, SlugQuerySet
+from django_trackable.models.softdelete import SoftDeleteModel, SoftDeleteQuerySet, TimestampedModel
+from django_trackable.models.status import (
+    StatusModel,
+    StatusQuerySet,
+    TransitionConflict,
+    TransitionError,
+    TransitionNotAllowed,
+)
+from django_trackable.models.task import Task, TaskQuerySet, TaskStatus
+from django_trackable.models.tenant import (
+    MissingTenant,
+    TenantMismatch,
+    TenantQuerySet,
+    TenantScopedModel,
+)
 from django_trackable.models.trackable import AuditableModel, HistoryUnavailable, TrackableModel
+from django_trackable.models.uuid_pk import UUIDModel
 
-__all__ = ["AuditableModel", "HistoryUnavailable", "TrackableModel"]
+__all__ = [
+    "AuditableModel",
+    "HistoryUnavailable",
+    "MetadataModel",
+    "MissingTenant",
+    "OrderedModel",
+    "OrderedQuerySet",
+    "SlugQuerySet",
+    "SluggedModel",
+    "SoftDeleteModel",
+    "SoftDeleteQuerySet",
+    "StatusModel",
+    "StatusQuerySet",
+    "Task",
+    "TaskQuerySet",
+    "TaskStatus",
+    "TenantMismatch",
+    "TenantQuerySet",
+    "TenantScopedModel",
+    "TimestampedModel",
+    "TrackableModel",
+    "TransitionConflict",
+    "TransitionError",
+    "TransitionNotAllowed",
+    "UUIDModel",
+]

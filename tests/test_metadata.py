@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import NotSupportedError, close_old_connections, connection
 
 from django_trackable import acting_as
 from tests.testapp.models import Profile
@@ -120,3 +120,14 @@ def test_concurrent_writers_of_different_keys_all_win():
     assert errors == []
     stored = Profile.objects.get(pk=profile.pk).metadata
     assert stored == {f"k{i}": {f"r{r}": i for r in range(5)} for i in range(6)}
+
+
+def test_a_key_with_a_dot_and_a_quote_is_refused_on_sqlite_only(on_postgresql):
+    profile = Profile.objects.create(name="p")
+    key = ['a."b']
+    if on_postgresql:
+        profile.set_meta(key, 1, save=True)
+        assert Profile.objects.get(pk=profile.pk).metadata == {'a."b': 1}
+    else:
+        with pytest.raises(NotSupportedError):
+            profile.set_meta(key, 1, save=True)

@@ -43,6 +43,14 @@ def test_new_rows_go_last_in_their_group(board):
     assert positions(other) == [0]
 
 
+def test_a_row_created_with_a_position_is_inserted_there(board):
+    Card.objects.create(board=board, title="x", position=1)
+    Card.objects.create(board=board, title="y", position=99)
+
+    assert titles(board) == list("axbcdey")
+    assert positions(board) == list(range(7))
+
+
 def test_without_groups_the_whole_table_is_one_order():
     for name in "xyz":
         Step.objects.create(name=name)

@@ -89,8 +89,8 @@ def test_two_racing_saves_of_the_same_source_both_succeed_with_distinct_slugs(mo
     original = Page._free_slug
     first_look = set()
 
-    def free_slug_after_both_looked(self, taken=None):
-        slug = original(self, taken)
+    def free_slug_after_both_looked(self, taken=None, using=None):
+        slug = original(self, taken, using)
         if threading.get_ident() not in first_look:
             first_look.add(threading.get_ident())
             looked.wait()

@@ -85,6 +85,16 @@ def test_overwriting_another_tenants_row_by_primary_key_is_refused(invoices):
     assert Invoice.all_objects.get(pk=b1.pk).number == "B1"
 
 
+def test_lifecycle_writes_never_reach_another_tenants_row_by_primary_key(invoices):
+    _a1, _a2, b1 = invoices
+    forged = Invoice.all_objects.get(pk=b1.pk)
+    forged.tenant_id = "a"  # lies about its tenant: the in-memory check passes
+    with acting_as(None, tenant="a"):
+        assert forged.delete() == (0, {})
+
+    assert not Invoice.all_objects.get(pk=b1.pk).is_deleted
+
+
 def test_update_reaches_only_the_current_tenants_rows(invoices):
     a1, _a2, b1 = invoices
     with acting_as(None, tenant="a"):

@@ -19,7 +19,8 @@ class _LifecycleModel(_TrackedWritesModel):
 
     Hooks, all overridable and cooperative (call ``super()``):
     :meth:`_lifecycle_check_write` before any write this package makes to one
-    row; :meth:`_lifecycle_before_remove` / :meth:`_lifecycle_after_remove`
+    row, and :meth:`_lifecycle_row_filter` to select it;
+    :meth:`_lifecycle_before_remove` / :meth:`_lifecycle_after_remove`
     around a delete, soft or hard; :meth:`_lifecycle_after_restore`.
     """
 
@@ -55,6 +56,10 @@ class _LifecycleModel(_TrackedWritesModel):
     def _lifecycle_check_write(self) -> None:
         """Raise if this row may not be written now (see TenantScopedModel)."""
 
+    def _lifecycle_row_filter(self) -> dict[str, Any]:
+        """Lookups that select this row for an UPDATE of this package (see TenantScopedModel)."""
+        return {"pk": self.pk}
+
     def _lifecycle_before_remove(self) -> dict[str, Any]:
         """State that :meth:`_lifecycle_after_remove` needs (taken before the row goes)."""
         return {}
@@ -66,11 +71,13 @@ class _LifecycleModel(_TrackedWritesModel):
         """Called after this row was restored from a soft delete."""
 
 
-def plain_queryset(instance: models.Model) -> models.QuerySet[Any]:
-    """This row through the base manager: unscoped, and without tracked ``update()``."""
+def row_queryset(instance: _LifecycleModel, using: str | None = None) -> models.QuerySet[Any]:
+    """This row, for the writes of this package: Django's plain queryset (no tracked
+    ``update()``, no default scope) filtered by :meth:`_LifecycleModel._lifecycle_row_filter`."""
     model = type(instance)
-    rows: models.QuerySet[Any] = model._base_manager.db_manager(instance._state.db).filter(
-        pk=instance.pk
+    using = using or router.db_for_write(model, instance=instance)
+    rows: models.QuerySet[Any] = model._base_manager.db_manager(using).filter(
+        **instance._lifecycle_row_filter()
     )
     return rows
 

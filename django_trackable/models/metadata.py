@@ -153,7 +153,7 @@ class MetadataModel(_LifecycleModel):
         model = type(self)
         field: Any = model._meta.get_field("metadata")
         using = router.db_for_write(model, instance=self)
-        rows = TrackableQuerySet(model=model, using=using).filter(pk=self.pk)
+        rows = TrackableQuerySet(model=model, using=using).filter(**self._lifecycle_row_filter())
         rows.update(metadata=SetJSONPath(field.name, keys, value, field.encoder))
         options = tracking.options_for(model)
         reload = ["metadata"]

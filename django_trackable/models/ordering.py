@@ -179,7 +179,8 @@ class OrderedQuerySet(LifecycleQuerySet[_M]):
 class OrderedModel(_LifecycleModel):
     """A ``position`` (0, 1, 2, ...) within the group given by ``order_group_fields``.
 
-    New rows go last; :meth:`move_to`, :meth:`move_up` and :meth:`move_down`
+    New rows go last (or, created with a ``position``, there, shifting the
+    rows after it); :meth:`move_to`, :meth:`move_up` and :meth:`move_down`
     shift the rows in between, each move in one transaction; a delete (soft
     or hard, of an instance or a queryset) closes the gap and a restore puts
     the row last, so positions stay contiguous. The default ordering is by
@@ -209,13 +210,20 @@ class OrderedModel(_LifecycleModel):
         using: str | None = None,
         update_fields: Any = None,
     ) -> None:
-        if raw or not self._state.adding or self.position is not None:
+        if raw or not self._state.adding:
             return super().save_base(raw, force_insert, force_update, using, update_fields)
-        using = using or router.db_for_write(type(self), instance=self)
+        model = type(self)
+        using = using or router.db_for_write(model, instance=self)
         with transaction.atomic(using=using):
             group = self.order_group()
-            _lock_group(type(self), group, using)
-            self.position = _next_position(type(self), group, using)
+            _lock_group(model, group, using)
+            end = _next_position(model, group, using)
+            if self.position is None or self.position >= end:
+                self.position = end
+            else:  # inserted at a given place: make room
+                _rows(model, using).filter(position__gte=self.position, **group).update(
+                    position=models.F("position") + 1
+                )
             super().save_base(raw, force_insert, force_update, using, update_fields)
         return None
 
@@ -251,8 +259,9 @@ class OrderedModel(_LifecycleModel):
             group = self.order_group()
             _lock_group(model, group, using)
             rows = _rows(model, using).filter(**group)
+            mine = rows.filter(**self._lifecycle_row_filter())
             # The database's position, not this instance's: it may be stale.
-            current = rows.filter(pk=self.pk).values_list("position", flat=True).first()
+            current = mine.values_list("position", flat=True).first()
             if current is None:
                 raise ValueError(
                     f"{model._meta.label} {self.pk} is deleted or gone: it has no place"
@@ -274,7 +283,7 @@ class OrderedModel(_LifecycleModel):
                 model, "update", {"position": [current, target]}, tracking.Seed()
             )
             values = {"position": target, **stamps}
-            models.QuerySet.update(rows.filter(pk=self.pk), **values)
+            models.QuerySet.update(mine, **values)
         apply_written(self, values, entry, user)
 
     def _lifecycle_before_remove(self) -> dict[str, Any]:

@@ -37,7 +37,7 @@ class SlugQuerySet(LifecycleQuerySet[_M]):
         taken: set[str] = set()
         for obj in objs:
             if not obj.slug:  # type: ignore[attr-defined]
-                obj.slug = obj._free_slug(taken)  # type: ignore[attr-defined]
+                obj.slug = obj._free_slug(taken, using=self.db)  # type: ignore[attr-defined]
             taken.add(obj.slug)  # type: ignore[attr-defined]
         return super().bulk_create(objs, *args, **kwargs)
 
@@ -84,7 +84,7 @@ class SluggedModel(_LifecycleModel):
         if update_fields is not None:
             update_fields = {*update_fields, "slug"}
         for attempt in range(_ATTEMPTS):
-            self.slug = self._free_slug()
+            self.slug = self._free_slug(using=using)
             try:
                 with transaction.atomic(using=using):
                     super().save_base(raw, force_insert, force_update, using, update_fields)
@@ -108,14 +108,13 @@ class SluggedModel(_LifecycleModel):
         base = slugify(str(source or ""), allow_unicode=self.slug_allow_unicode)
         return base or self._meta.model_name or "item"
 
-    def _free_slug(self, taken: set[str] | None = None) -> str:
+    def _free_slug(self, taken: set[str] | None = None, using: str | None = None) -> str:
         """The base slug, or the base with the lowest free ``-N`` suffix."""
         field: Any = self._meta.get_field("slug")
         max_length = field.max_length or SLUG_MAX_LENGTH
         base = self.slug_base()[:max_length].strip("-") or "item"
-        manager = type(self)._base_manager.db_manager(
-            router.db_for_write(type(self), instance=self)
-        )
+        using = using or router.db_for_write(type(self), instance=self)
+        manager = type(self)._base_manager.db_manager(using)
         stem = base[: max_length - 8].strip("-")
         used = set(
             manager.filter(models.Q(slug=base) | models.Q(slug__startswith=f"{stem}-"))

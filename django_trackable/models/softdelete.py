@@ -30,7 +30,7 @@ from django_trackable.managers import DeletedRows, LifecycleManager, LifecycleQu
 from django_trackable.models.lifecycle import (
     _LifecycleModel,
     apply_written,
-    plain_queryset,
+    row_queryset,
     stamp_values,
 )
 from django_trackable.models.trackable import TrackableModel
@@ -410,9 +410,7 @@ class SoftDeleteModel(_LifecycleModel):
         seed = tracking.Seed()
         with transaction.atomic(using=using, savepoint=False):
             state = self._lifecycle_before_remove()
-            result = soft_delete(
-                type(self)._base_manager.db_manager(using).filter(pk=self.pk), seed
-            )
+            result = soft_delete(row_queryset(self, using), seed)
             if result[0]:
                 self._lifecycle_after_remove(state)
         if result[0]:
@@ -434,7 +432,7 @@ class SoftDeleteModel(_LifecycleModel):
         self._lifecycle_check_write()
         seed = tracking.Seed()
         name = _required_deleted_field(type(self)).name
-        rows = plain_queryset(self).filter(**{f"{name}__isnull": False})
+        rows = row_queryset(self).filter(**{f"{name}__isnull": False})
         with transaction.atomic(using=rows.db, savepoint=False):
             result = soft_restore(rows, seed)
             if result[0]:

@@ -6,14 +6,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from django.core.exceptions import ValidationError
-from django.db import models, router
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from django_trackable import tracking
 from django_trackable.context import RESERVED_ENTRY_KEYS
 from django_trackable.history import Entry
 from django_trackable.managers import LifecycleManager, LifecycleQuerySet
-from django_trackable.models.lifecycle import _LifecycleModel, apply_written, stamp_values
+from django_trackable.models.lifecycle import (
+    _LifecycleModel,
+    apply_written,
+    row_queryset,
+    stamp_values,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -260,11 +265,9 @@ class StatusModel(_LifecycleModel):
         self._lifecycle_check_write()
         values, entry, user = _transition_values(type(self), current, target, extra)
         values.update(columns)
-        manager = type(self)._base_manager.db_manager(
-            router.db_for_write(type(self), instance=self)
-        )
-        if not models.QuerySet.update(manager.filter(pk=self.pk, status=current), **values):
-            found = manager.filter(pk=self.pk).values_list("status", flat=True).first()
+        row = row_queryset(self)
+        if not models.QuerySet.update(row.filter(status=current), **values):
+            found = row.values_list("status", flat=True).first()
             now = f"it is {found!r} now" if found is not None else "the row no longer exists"
             raise TransitionConflict(
                 f"{self._meta.label} {self.pk}: cannot go from {current!r} to {target!r}: "

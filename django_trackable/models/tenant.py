@@ -204,6 +204,14 @@ class TenantScopedModel(_LifecycleModel):
         if row != tenant_key(model, current):
             raise _refuse(model, self.pk, row, tenant_key(model, current))
 
+    def _lifecycle_row_filter(self) -> dict[str, Any]:
+        lookups = super()._lifecycle_row_filter()
+        current = get_current_tenant()
+        if current is not None:  # never write another tenant's row, whatever the instance says
+            model = type(self)
+            lookups[tenant_model_field(model).attname] = tenant_key(model, current)
+        return lookups
+
     def _fill_tenant(self) -> None:
         """Give a new row the current tenant; refuse another tenant or none at all."""
         model = type(self)

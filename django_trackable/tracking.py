@@ -39,9 +39,6 @@ PLAN = "_trackable_plan"
 SEED = "_trackable_seed"
 
 ROLES = ("created_at", "updated_at", "created_by", "updated_by", "history")
-#: Roles of the lifecycle mixins' bookkeeping columns (soft delete, ordering):
-#: never diffed, and kept as the row has them by a plain UPDATE.
-LIFECYCLE_ROLES = ("deleted_at", "deleted_by", "position")
 #: Roles that an UPDATE may change; added to ``save(update_fields=...)``.
 UPDATE_ROLES = ("updated_at", "updated_by", "history")
 
@@ -77,7 +74,10 @@ class ModelOptions:
         self.update_names = frozenset(
             self.roles[role].name for role in UPDATE_ROLES if role in self.roles
         )
-        #: Whether saves stamp or record anything (not so with lifecycle columns only).
+        #: Whether saves stamp or record anything. Not so for a model whose only
+        #: role fields are the lifecycle mixins' bookkeeping columns
+        #: ("deleted_at", "deleted_by", "position"): never diffed, and kept as
+        #: the row has them by a plain UPDATE, like every role field.
         self.stamped = any(role in self.roles for role in ROLES)
         self.limit: int | None = trackable_settings.HISTORY_LIMIT
 

@@ -37,6 +37,10 @@ def test_status_changed_at_is_set_when_a_row_is_created():
     assert order.status_changed_at == T0
 
 
+def test_a_status_changed_at_given_on_create_is_kept():
+    assert Order.objects.create(reference="o", status_changed_at=T0).status_changed_at == T0
+
+
 def test_transition_writes_status_stamps_and_a_transition_entry(alice):
     with time_machine.travel(T0, tick=False):
         order = Order.objects.create(reference="o")

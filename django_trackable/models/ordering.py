@@ -221,6 +221,7 @@ class OrderedModel(_LifecycleModel):
             if self.position is None or self.position >= end:
                 self.position = end
             else:  # inserted at a given place: make room
+                self.position = max(0, self.position)
                 _rows(model, using).filter(position__gte=self.position, **group).update(
                     position=models.F("position") + 1
                 )

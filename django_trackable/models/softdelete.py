@@ -229,11 +229,12 @@ def _lifecycle_values(
     roles = tracking.options_for(model).roles
     deleting = action == "delete"
     values: dict[str, Any] = {roles["deleted_at"].name: seed.now if deleting else None}
+    user = None
     if "deleted_by" in roles:
         user = seed.resolve_user() if deleting and is_tracking_enabled() else None
         values[roles["deleted_by"].name] = tracking.user_pk_for(roles["deleted_by"], user)
-    stamps, entry, user = stamp_values(model, action, None, seed)
-    return {**values, **stamps}, entry, user
+    stamps, entry, stamped_by = stamp_values(model, action, None, seed)
+    return {**values, **stamps}, entry, stamped_by if stamped_by is not None else user
 
 
 def _write(queryset: models.QuerySet[Any], action: str, seed: tracking.Seed) -> int:

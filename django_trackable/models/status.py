@@ -182,7 +182,10 @@ class StatusModel(_LifecycleModel):
         update_fields: Any = None,
     ) -> None:
         loaded = self.__dict__.get(_LOADED, _UNLOADED)
-        changed = self._state.adding or (loaded is not _UNLOADED and self.status != loaded)
+        if self._state.adding:  # unless given (an import, say)
+            changed = self.status_changed_at is None
+        else:
+            changed = loaded is not _UNLOADED and self.status != loaded
         if changed and not raw and (update_fields is None or "status" in update_fields):
             self.status_changed_at = tracking.now()
             if update_fields is not None:

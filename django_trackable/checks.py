@@ -128,7 +128,7 @@ def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
                 id="django_trackable.E001",
             )
         ]
-    errors = []
+    errors: list[checks.CheckMessage] = []
     for key in sorted(value):
         if key not in KNOWN_KEYS:
             close = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
@@ -225,7 +225,7 @@ def check_models(
 
 def check_databases(**kwargs: Any) -> list[checks.CheckMessage]:
     """E005: tracked models live only on databases whose SQL we can write."""
-    errors = []
+    errors: list[checks.CheckMessage] = []
     for model in _tracked_models():
         for alias in settings.DATABASES:
             if not router.allow_migrate_model(alias, model):

@@ -104,6 +104,10 @@ def _sqlite_json(field: models.Field[Any, Any]) -> str:
         return "CASE WHEN {v} IS NULL THEN NULL WHEN {v} THEN json('true') ELSE json('false') END"
     if kind == "JSONField":
         return "json({v})"
+    if kind == "FloatField":  # JSON has no infinities; SQLite cannot store NaN at all
+        return (
+            "CASE WHEN {v} = 9e999 THEN 'Infinity' WHEN {v} = -9e999 THEN '-Infinity' ELSE {v} END"
+        )
     if kind == "DecimalField":
         places = int(getattr(value_field, "decimal_places", 0) or 0)
         return f"CASE WHEN {{v}} IS NULL THEN NULL ELSE printf('%%.{places}f', {{v}}) END"
@@ -148,9 +152,11 @@ class _Changes:
     ) -> None:
         self.vendor = connection.vendor
         self.connection = connection
-        self.items = []
+        self.items: list[tuple[SQLChange, tuple[str, list[Any]], tuple[str, list[Any]]]] = []
         for change, old, new in zip(changes, olds, news, strict=True):
-            self.items.append((change, compiler.compile(old), compiler.compile(new)))
+            old_sql, old_params = compiler.compile(old)
+            new_sql, new_params = compiler.compile(new)
+            self.items.append((change, (old_sql, list(old_params)), (new_sql, list(new_params))))
 
     def condition(self) -> _SQL:
         """True when any field's new value differs from the row's."""

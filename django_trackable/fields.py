@@ -13,13 +13,22 @@ models using the mixins mention only ``django.db.models``.
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from django_trackable import tracking
+
+if TYPE_CHECKING:
+    _DateTimeField = models.DateTimeField[Any, Any]
+    _ForeignKey = models.ForeignKey[Any, Any]
+    _JSONField = models.JSONField[Any, Any]
+else:
+    _DateTimeField = models.DateTimeField
+    _ForeignKey = models.ForeignKey
+    _JSONField = models.JSONField
 
 __all__ = ["CreatedAtField", "CreatedByField", "HistoryField", "UpdatedAtField", "UpdatedByField"]
 
@@ -38,14 +47,14 @@ class _StampMixin:
         self.creation_counter = next(_LATE)
 
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:
-        return tracking.field_pre_save(self, model_instance, add)  # type: ignore[arg-type]
+        return tracking.field_pre_save(self, model_instance, add)
 
     def deconstruct(self) -> Any:
         name, _path, args, kwargs = super().deconstruct()  # type: ignore[misc]
         return name, self.django_path, args, kwargs
 
 
-class CreatedAtField(_StampMixin, models.DateTimeField):  # type: ignore[misc]
+class CreatedAtField(_StampMixin, _DateTimeField):
     """When the row was inserted; set once, from the same clock as its first entry."""
 
     trackable_role = "created_at"
@@ -59,7 +68,7 @@ class CreatedAtField(_StampMixin, models.DateTimeField):  # type: ignore[misc]
         self._place_last()
 
 
-class UpdatedAtField(_StampMixin, models.DateTimeField):  # type: ignore[misc]
+class UpdatedAtField(_StampMixin, _DateTimeField):
     """When a tracked field last changed (or the row was inserted)."""
 
     trackable_role = "updated_at"
@@ -73,7 +82,7 @@ class UpdatedAtField(_StampMixin, models.DateTimeField):  # type: ignore[misc]
         self._place_last()
 
 
-class _UserStampField(_StampMixin, models.ForeignKey):  # type: ignore[misc]
+class _UserStampField(_StampMixin, _ForeignKey):
     django_path = "django.db.models.ForeignKey"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -99,7 +108,7 @@ class UpdatedByField(_UserStampField):
     trackable_role = "updated_by"
 
 
-class HistoryField(_StampMixin, models.JSONField):  # type: ignore[misc]
+class HistoryField(_StampMixin, _JSONField):
     """The row's history: a JSON list of entries, oldest first, appended in SQL."""
 
     trackable_role = "history"

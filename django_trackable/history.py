@@ -60,9 +60,10 @@ def to_json(value: Any) -> JSONValue:
     if kind is str:
         return _clean_str(value)
     if value is None or kind is int or kind is bool:
-        return value
+        return value  # type: ignore[no-any-return]
     if kind is float:
-        return value if math.isfinite(value) else _float_name(value)
+        number = float(value)
+        return number if math.isfinite(number) else _float_name(number)
     return _to_json(value, 0)
 
 
@@ -214,7 +215,7 @@ def entry_time(entry: Mapping[str, Any]) -> datetime.datetime | None:
 
 
 def entries_since(
-    history: Iterable[Mapping[str, Any]], when: datetime.datetime | float | str
+    history: Iterable[Mapping[str, Any]], when: datetime.datetime | datetime.date | float | str
 ) -> list[Entry]:
     """The entries strictly after ``when``, in stored (oldest first) order."""
     since = to_datetime(when)

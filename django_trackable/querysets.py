@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
@@ -22,6 +22,8 @@ from django_trackable.expressions import (
 from django_trackable.history import build_entry, to_datetime
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     Timestamp = datetime.datetime | datetime.date | float | str
 
 __all__ = ["AuditableQuerySet", "TrackableQuerySet"]
@@ -63,7 +65,7 @@ class _TrackedWritesQuerySet(models.QuerySet[_M]):
     bulk_create.alters_data = True  # type: ignore[attr-defined]
 
     def bulk_update(
-        self, objs: Iterable[_M], fields: Sequence[str], batch_size: int | None = None
+        self, objs: Iterable[_M], fields: Iterable[str], batch_size: int | None = None
     ) -> int:
         """Update like Django's ``bulk_update()``, recording each object's changes to ``fields``.
 
@@ -159,7 +161,7 @@ def _tracked_update_values(model: type[models.Model], kwargs: dict[str, Any]) ->
     return {
         name: value
         for name, value in values.items()
-        if name not in given and model._meta.get_field(name).attname not in given
+        if name not in given and getattr(model._meta.get_field(name), "attname", name) not in given
     }
 
 
@@ -175,7 +177,7 @@ class TrackableQuerySet(_TrackedWritesQuerySet[_M]):
         timestamp: Timestamp | None = None,
         version: int | None = None,
         deleted: bool = False,
-    ) -> TrackableQuerySet[_M]:
+    ) -> Self:
         """Rows created or changed strictly after ``timestamp``.
 
         ``timestamp`` is a datetime (naive ones are read in the current time
@@ -195,17 +197,16 @@ class TrackableQuerySet(_TrackedWritesQuerySet[_M]):
             qs = qs._without_deleted()
         return qs
 
-    def _without_deleted(self) -> TrackableQuerySet[_M]:
+    def _without_deleted(self) -> Self:
         """Hook for soft-deletable models; here every row is alive."""
         return self
 
-    def created_since(self, timestamp: Timestamp) -> TrackableQuerySet[_M]:
+    def created_since(self, timestamp: Timestamp) -> Self:
         """Rows inserted strictly after ``timestamp`` (datetime, date or UNIX time)."""
-        return self.filter(created_at__gt=to_datetime(timestamp))
+        return cast("Self", self.filter(created_at__gt=to_datetime(timestamp)))
 
-    def modified_by(self, user: Any) -> TrackableQuerySet[_M]:
+    def modified_by(self, user: Any) -> Self:
         """Rows that ``user`` created or changed, according to the stamps or any history entry."""
         pk = getattr(user, "pk", user)
-        return self.filter(
-            models.Q(created_by=pk) | models.Q(updated_by=pk) | HistoryHasUser("history", pk)
-        )
+        condition = models.Q(created_by=pk) | models.Q(updated_by=pk)
+        return cast("Self", self.filter(condition | HistoryHasUser("history", pk)))

@@ -271,18 +271,19 @@ def make_plan(instance: models.Model, add: bool) -> Plan:
     seed: Seed = instance.__dict__.get(SEED) or Seed()
     roles = options.roles
     history = options.history
+    values: dict[str, Any]
 
     if not is_tracking_enabled():
         # Plain Django: every stamp as set on the instance. History is never
         # written back from the instance on UPDATE, or concurrent entries
         # would be lost.
-        values = {} if add or history is None else {"history": KeepColumn(history.column)}
+        values = {} if add or history is None else {"history": _keep(history)}
         return Plan(add, values)
 
     if add:
         user = seed.resolve_user()
         pk = user_pk_for(roles.get("created_by"), user)
-        values: dict[str, Any] = {
+        values = {
             "created_at": seed.now,
             "updated_at": seed.now,
             "created_by": pk,
@@ -296,7 +297,7 @@ def make_plan(instance: models.Model, add: bool) -> Plan:
             values["history"] = [entry]
         return Plan(True, values, user=user, entry=entry)
 
-    keep = {role: KeepColumn(f.column) for role, f in roles.items()}
+    keep: dict[str, Any] = {role: _keep(f) for role, f in roles.items()}
     snapshot = snapshot_of(instance)
     if snapshot is not None:
         for role in ("created_at", "created_by"):
@@ -334,8 +335,12 @@ def make_plan(instance: models.Model, add: bool) -> Plan:
     return Plan(False, values, user=user, entry=entry, sql_entry=bool(sql_changes))
 
 
+def _keep(field: models.Field[Any, Any]) -> KeepColumn:
+    return KeepColumn(field.column or field.attname)
+
+
 def _initial_changes(instance: models.Model, options: ModelOptions) -> dict[str, Any]:
-    changes = {}
+    changes: dict[str, list[Any]] = {}
     current = instance.__dict__
     for tf in options.tracked:
         if tf.attname not in current:

@@ -108,8 +108,9 @@ class TrackableModel(_TrackedWritesModel):
         abstract = True
 
     @classmethod
-    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Any:
-        instance = super().from_db(db, field_names, values)
+    def from_db(cls, db: str | None, field_names: Any, values: Any, **kwargs: Any) -> Any:
+        # **kwargs passes on Django 6.1's fetch_mode (and whatever comes next).
+        instance = super().from_db(db, field_names, values, **kwargs)
         tracking.capture_loaded(instance, field_names, values)
         return instance
 

@@ -1,0 +1,88 @@
+"""Concurrent writers never lose each other's history entries."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import close_old_connections, connection
+
+from django_trackable import acting_as
+from tests.testapp.models import Product
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+THREADS = 8
+SAVES = 50
+
+
+def run_threads(target):
+    barrier = threading.Barrier(THREADS)
+    errors = []
+
+    def wrapper(index):
+        try:
+            barrier.wait()
+            target(index)
+        except Exception as exc:  # surfaced by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=wrapper, args=(i,)) for i in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    close_old_connections()
+    assert errors == []
+
+
+def test_concurrent_saves_of_one_row_keep_every_entry(django_user_model):
+    users = [django_user_model.objects.create_user(f"writer{i}") for i in range(THREADS)]
+    product = Product.objects.create(name="shared", quantity=0)
+
+    def work(index):
+        mine = Product.objects.get(pk=product.pk)  # each thread loads its own copy
+        with acting_as(users[index]):
+            for round_ in range(SAVES):
+                mine.quantity = index * 1000 + round_ + 1
+                mine.save()
+
+    run_threads(work)
+
+    history = Product.objects.get(pk=product.pk).history
+    updates = [entry for entry in history if entry["action"] == "update"]
+    assert len(updates) == THREADS * SAVES
+    per_user = {user.pk: 0 for user in users}
+    for entry in updates:
+        per_user[entry["user"]] += 1
+    assert set(per_user.values()) == {SAVES}
+
+
+def test_concurrent_update_queries_keep_every_entry():
+    product = Product.objects.create(name="shared", quantity=0)
+
+    def work(index):
+        for round_ in range(SAVES // 5):
+            Product.objects.filter(pk=product.pk).update(name=f"t{index}-r{round_}")
+
+    run_threads(work)
+
+    history = Product.objects.get(pk=product.pk).history
+    assert len([e for e in history if e["action"] == "update"]) == THREADS * (SAVES // 5)
+
+
+def test_concurrent_saves_respect_the_history_limit(settings):
+    settings.TRACKABLE = {"HISTORY_LIMIT": 10}
+    product = Product.objects.create(name="shared")
+
+    def work(index):
+        mine = Product.objects.get(pk=product.pk)
+        for round_ in range(10):
+            mine.name = f"t{index}-r{round_}"
+            mine.save()
+
+    run_threads(work)
+
+    assert len(Product.objects.get(pk=product.pk).history) == 10

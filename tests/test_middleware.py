@@ -1,0 +1,185 @@
+"""CurrentUserMiddleware through real requests: test client, ASGI handler, threads, DRF."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import httpx
+import pytest
+from django.core.asgi import get_asgi_application
+from django.db import connection
+from django.test import Client, RequestFactory
+from rest_framework.authtoken.models import Token
+
+from django_trackable.context import get_current_request, get_current_user
+from django_trackable.middleware import CurrentUserMiddleware
+from tests.testapp.models import Product
+
+
+@pytest.fixture
+def product(db):
+    return Product.objects.create(name="Lamp")
+
+
+def logged_in(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_save_in_a_view_stamps_the_logged_in_user(product, alice):
+    response = logged_in(alice).get(f"/products/{product.pk}/rename/?name=Desk")
+
+    assert response.status_code == 200
+    product.refresh_from_db()
+    assert product.updated_by == alice
+    assert product.history[-1]["user_repr"] == "alice"
+
+
+def test_anonymous_save_records_no_user(product):
+    Client().get(f"/products/{product.pk}/rename/?name=Desk")
+
+    product.refresh_from_db()
+    assert product.updated_by is None
+    assert product.history[-1]["user"] is None
+
+
+def test_request_that_saves_nothing_costs_no_session_or_user_query(
+    product, alice, django_assert_num_queries
+):
+    client = logged_in(alice)
+    with django_assert_num_queries(1):  # the view's own SELECT only
+        response = client.get(f"/products/{product.pk}/")
+    assert response.content == b"Lamp"
+
+
+def test_view_that_raises_leaves_nothing_in_the_context(alice):
+    client = logged_in(alice)
+    client.raise_request_exception = False
+    response = client.get("/boom/")
+
+    assert response.status_code == 500
+    assert get_current_request() is None
+    assert get_current_user() is None
+
+
+def test_sync_middleware_resets_the_context_when_get_response_raises(rf):
+    def view(request):
+        assert get_current_request() is request
+        raise RuntimeError("boom")
+
+    middleware = CurrentUserMiddleware(view)
+    with pytest.raises(RuntimeError):
+        middleware(rf.get("/"))
+    assert get_current_request() is None
+
+
+async def test_async_middleware_binds_and_resets_the_context():
+    seen = []
+
+    async def view(request):
+        seen.append(get_current_request())
+        raise RuntimeError("boom")
+
+    middleware = CurrentUserMiddleware(view)
+    assert asyncio.iscoroutinefunction(middleware)
+    request = RequestFactory().get("/")
+    with pytest.raises(RuntimeError):
+        await middleware(request)
+    assert seen == [request]
+    assert get_current_request() is None
+
+
+def test_drf_token_authenticated_user_is_stamped(product, alice):
+    token = Token.objects.create(user=alice)
+    response = Client().patch(
+        f"/api/products/{product.pk}/",
+        data={"name": "Desk"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Token {token.key}",
+    )
+
+    assert response.status_code == 200, response.content
+    product.refresh_from_db()
+    assert product.name == "Desk"
+    assert product.updated_by == alice
+    assert product.history[-1]["user"] == alice.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_requests_in_threads_each_stamp_their_own_user(django_user_model):
+    users = [django_user_model.objects.create_user(f"user{i}") for i in range(8)]
+    products = [Product.objects.create(name=f"p{i}") for i in range(8)]
+    clients = [logged_in(user) for user in users]
+    barrier = threading.Barrier(len(users))
+    failures = []
+
+    def work(index):
+        try:
+            barrier.wait()
+            for round_ in range(5):
+                response = clients[index].get(
+                    f"/products/{products[index].pk}/rename/?name=r{round_}"
+                )
+                if response.status_code != 200:
+                    failures.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(users))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    for user, product in zip(users, products, strict=True):
+        product.refresh_from_db()
+        updates = product.history[1:]
+        assert len(updates) == 5
+        assert {entry["user"] for entry in updates} == {user.pk}
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_concurrent_asgi_requests_each_stamp_their_own_user(django_user_model):
+    from asgiref.sync import sync_to_async
+
+    @sync_to_async
+    def setup():
+        users = [django_user_model.objects.create_user(f"user{i}") for i in range(6)]
+        products = [Product.objects.create(name=f"p{i}") for i in range(6)]
+        cookies = []
+        for user in users:
+            client = Client()
+            client.force_login(user)
+            cookies.append(client.cookies["sessionid"].value)
+        return users, products, cookies
+
+    users, products, cookies = await setup()
+    transport = httpx.ASGITransport(app=get_asgi_application())
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+
+        async def rename(index, round_):
+            path = "arename" if round_ % 2 else "rename"
+            response = await client.get(
+                f"/products/{products[index].pk}/{path}/?name=r{round_}",
+                headers={"Cookie": f"sessionid={cookies[index]}"},
+            )
+            return response.status_code
+
+        statuses = await asyncio.gather(
+            *(rename(index, round_) for round_ in range(4) for index in range(len(users)))
+        )
+        whoami = await client.get("/whoami/", headers={"Cookie": f"sessionid={cookies[0]}"})
+
+    assert set(statuses) == {200}
+    assert whoami.json() == {"user": "user0"}
+
+    @sync_to_async
+    def check():
+        for user, product in zip(users, products, strict=True):
+            product.refresh_from_db()
+            assert [entry["user"] for entry in product.history[1:]] == [user.pk] * 4
+
+    await check()

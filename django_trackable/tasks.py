@@ -47,7 +47,7 @@ def record_visit(payload: dict[str, Any]) -> None:
     """Store a visit recorded by ``UserVisit.objects.record()``."""
     from django_trackable.models.visits import UserVisit
 
-    UserVisit.objects._store(_from_payload(payload))
+    UserVisit.objects.all()._store(_from_payload(payload))
 
 
 @task(backend=_BACKEND)
@@ -55,4 +55,4 @@ def record_login_attempt(payload: dict[str, Any]) -> None:
     """Store a login attempt recorded by ``LoginAttempt.objects.record()``, and its device."""
     from django_trackable.models.visits import LoginAttempt
 
-    LoginAttempt.objects._store(_from_payload(payload))
+    LoginAttempt.objects.all()._store(_from_payload(payload))

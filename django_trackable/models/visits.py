@@ -370,7 +370,7 @@ class LoginAttemptQuerySet(_RequestMetadataQuerySet["LoginAttempt"]):
             attempt = self.model._base_manager.db_manager(alias).create(**values)
             device = created = None
             if attempt.successful and attempt.user_id is not None:
-                device, created = UserDevice.objects._seen(attempt)
+                device, created = UserDevice.objects.all()._seen(attempt)
         if created and device is not None:
             from django_trackable.signals import new_device_login
 

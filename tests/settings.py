@@ -50,6 +50,9 @@ else:
         "TEST": {"NAME": _other_file},
     }
 
+# "other" gets django_trackable's request metadata tables only.
+DATABASE_ROUTERS = ["tests.routers.OtherDatabaseMigrations"]
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

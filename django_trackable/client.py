@@ -188,7 +188,11 @@ def client_ip(meta: Mapping[str, Any]) -> str | None:
         forwarded = meta.get("HTTP_X_FORWARDED_FOR")
         if not isinstance(forwarded, str) or not isinstance(remote, str):
             return _valid_ip(remote)
-        ip = _ipware_client_ip(f"{forwarded},{remote}", count, trusted)
+        try:
+            ip = _ipware_client_ip(f"{forwarded},{remote}", count, trusted)
+        except ValueError:  # IP_TRUSTED_PROXIES that ipware refuses (check E003)
+            logger.warning("django_trackable: invalid IP_TRUSTED_PROXIES", exc_info=True)
+            ip = None
         return _valid_ip(ip) or _valid_ip(remote)
     except Exception:
         logger.warning("django_trackable could not read the client IP", exc_info=True)

@@ -117,6 +117,15 @@ def test_x_forwarded_for_from_a_peer_that_is_not_a_trusted_proxy_is_ignored(rf, 
     assert client.ip == "198.51.100.7"
 
 
+def test_invalid_trusted_proxies_fall_back_to_remote_addr(rf, settings, caplog):
+    settings.TRACKABLE = {"IP_TRUSTED_PROXIES": ["not a proxy"]}
+
+    client = info(rf, REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR="203.0.113.66")
+
+    assert client.ip == "198.51.100.7"
+    assert "invalid IP_TRUSTED_PROXIES" in caplog.text
+
+
 def test_ipv4_mapped_ipv6_addresses_are_stored_as_ipv4(rf):
     assert info(rf, REMOTE_ADDR="::ffff:198.51.100.7").ip == "198.51.100.7"
 

@@ -116,6 +116,18 @@ def test_a_failing_recording_under_atomic_requests_does_not_break_the_login(
         cursor.execute("ALTER TABLE loginattempt_away RENAME TO django_trackable_loginattempt")
 
 
+def test_a_failing_recording_of_a_failed_login_is_logged(client, caplog):
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE django_trackable_loginattempt RENAME TO loginattempt_away")
+
+    response = sign_in(client, "mallory", "guess")
+
+    assert response.status_code == 401
+    assert "could not record a failed login" in caplog.text
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE loginattempt_away RENAME TO django_trackable_loginattempt")
+
+
 def test_task_backend_records_logins_through_the_task(alice, client, settings):
     settings.TRACKABLE = {"TASK_BACKEND": "default"}
 

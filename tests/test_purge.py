@@ -128,6 +128,12 @@ def test_the_command_dry_run_prints_counts_and_deletes_nothing(rf, frozen):
     assert (UserVisit.objects.count(), LoginAttempt.objects.count()) == (3, 1)
 
 
+def test_ages_shorter_than_a_day_are_printed_as_times(rf, frozen):
+    output = purge("--visits", "12h", "--logins", "never", "--dry-run")
+
+    assert "visits: 0 older than 12:00:00 would be deleted" in output
+
+
 def test_never_keeps_everything(rf, settings, frozen):
     settings.TRACKABLE = {"VISIT_RETENTION": None}
     visits(rf, 2, days_ago=1000)

@@ -131,6 +131,26 @@ def test_a_login_in_the_view_records_the_visit_for_the_new_user(visits_on, alice
     assert (visit.user, visit.method, visit.url) == (alice, "POST", "/sign-in/")
 
 
+def test_an_invalid_exclude_pattern_records_nothing_and_serves_the_page(
+    visits_on, settings, alice_client, caplog
+):
+    settings.TRACKABLE = {"VISIT_EXCLUDE_PATHS": ["("]}
+
+    response = alice_client.get("/hello/")
+
+    assert response.content == b"hello"
+    assert not UserVisit.objects.exists()
+    assert "VISIT_EXCLUDE_PATHS" in caplog.text
+
+
+def test_without_masked_fields_query_strings_are_kept(visits_on, settings, alice_client):
+    settings.TRACKABLE = {"MASKED_FIELDS": []}
+
+    alice_client.get("/hello/?token=abc")
+
+    assert UserVisit.objects.get().url == "/hello/?token=abc"
+
+
 def test_secrets_in_query_strings_are_masked(visits_on, alice_client):
     alice_client.get(
         "/hello/?token=abc123&page=2&api_key=k",

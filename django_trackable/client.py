@@ -147,7 +147,11 @@ class ClientInfo:
         """
         ip = _valid_ip(ip)
         agent = clean_text(user_agent, MAX_LENGTHS["user_agent"])
-        city, country = _locate(ip) if ip else ("", "")
+        try:
+            city, country = _locate(ip) if ip else ("", "")
+        except Exception:  # a GEOIP_PATH of the wrong type (check E003 reports it)
+            logger.warning("django_trackable could not look up a location", exc_info=True)
+            city = country = ""
         if ip and trackable_settings.ANONYMIZE_IP:
             ip = anonymize_ip(ip)
         return cls(ip, agent, *_parse_user_agent(agent), city=city, country=country)

@@ -316,6 +316,12 @@ def test_the_location_is_found_before_the_ip_is_anonymized(rf, settings, tmp_pat
     assert (client.ip, client.city) == ("81.2.69.0", "London")
 
 
+def test_a_geoip_path_of_the_wrong_type_gives_an_empty_location(rf, settings):
+    settings.TRACKABLE = {"GEOIP_PATH": 42}
+
+    assert info(rf, REMOTE_ADDR=LONDON).location == ""
+
+
 def test_without_geoip2_installed_the_location_is_empty_and_one_warning_says_why(
     rf, settings, tmp_path, caplog, monkeypatch
 ):

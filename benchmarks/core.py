@@ -216,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
             us, queries = result["us"], result["queries"]
             print(
                 f"{result['operation']:42} {us['Plain']:>7.0f}µs {us['PlainStamped']:>7.0f}µs "
-                f"{us['Tracked']:>7.0f}µs {result['ratio']:>5.2f}× {result['ratio_same_columns']:>6.2f}× "
+                f"{us['Tracked']:>7.0f}µs {result['ratio']:>5.2f}× "
+                f"{result['ratio_same_columns']:>6.2f}× "
                 f"{queries['Plain']:>4.3g} → {queries['Tracked']:<4.3g}"
             )
     return 0

@@ -1,4 +1,4 @@
-"""Settings for the benchmarks: SQLite file by default, PostgreSQL with TRACKABLE_TEST_DB=postgresql."""
+"""Benchmark settings: an SQLite file, or PostgreSQL when TRACKABLE_TEST_DB=postgresql."""
 
 from __future__ import annotations
 

@@ -316,8 +316,8 @@ class HistoryAppend(Expression):
                 f"django_trackable cannot append history on {connection.vendor}; "
                 "see the django_trackable.E005 check."
             )
-        history_sql, history_params = compiler.compile(self.history)
-        history_params = list(history_params)
+        history_sql, compiled_params = compiler.compile(self.history)
+        history_params = list(compiled_params)
         vendor = connection.vendor
         if not self.sql_changes:
             if vendor == "postgresql":

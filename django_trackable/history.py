@@ -66,7 +66,8 @@ def to_json(value: Any) -> JSONValue:
         return number if math.isfinite(number) else _float_name(number)
     convert = _EXACT.get(kind)
     if convert is not None:
-        return convert(value)
+        result: str = convert(value)
+        return result
     return _to_json(value, 0)
 
 

@@ -3,5 +3,23 @@
 from __future__ import annotations
 
 from django_trackable.models.trackable import AuditableModel, HistoryUnavailable, TrackableModel
+from django_trackable.models.visits import (
+    LoginAttempt,
+    LoginAttemptQuerySet,
+    UserDevice,
+    UserDeviceQuerySet,
+    UserVisit,
+    UserVisitQuerySet,
+)
 
-__all__ = ["AuditableModel", "HistoryUnavailable", "TrackableModel"]
+__all__ = [
+    "AuditableModel",
+    "HistoryUnavailable",
+    "LoginAttempt",
+    "LoginAttemptQuerySet",
+    "TrackableModel",
+    "UserDevice",
+    "UserDeviceQuerySet",
+    "UserVisit",
+    "UserVisitQuerySet",
+]

@@ -24,6 +24,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so it records the status code the browser gets; it reads request.user
+    # after the response, so AuthenticationMiddleware may come later.
+    "django_trackable.middleware.VisitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -73,7 +76,14 @@ USE_TZ = True
 STATIC_URL = "static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# seed_demo writes a tiny GeoIP2 City database next to the demo database
+# (see shop/demo_activity.py); use a real GeoLite2-City.mmdb for real locations.
+_DEMO_GEOIP = Path(DATABASES["default"]["NAME"]).with_name("demo-geoip.mmdb")
+
 TRACKABLE = {
     # Keep the newest 200 entries per row; each save costs the same however old the row is.
     "HISTORY_LIMIT": 200,
+    "GEOIP_PATH": _DEMO_GEOIP if _DEMO_GEOIP.exists() else None,
+    # The demo runs without a proxy: REMOTE_ADDR is the client (the default).
+    "IP_PROXY_COUNT": 0,
 }

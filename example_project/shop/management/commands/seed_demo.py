@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F
 
 from django_trackable import acting_as
+from shop.demo_activity import seed_activity
 from shop.models import Order, Product, Supplier
 
 ADMIN_EMAIL = "admin@example.com"
@@ -28,11 +29,14 @@ class Command(BaseCommand):
                 admin = User.objects.create_superuser(ADMIN_EMAIL, ADMIN_PASSWORD)
             if not Product.objects.exists():
                 self._seed(admin, User)
+        if seed_activity():
+            self.stdout.write("Sample visits, logins and devices recorded, with locations.")
         self.stdout.write(
             self.style.SUCCESS(
                 "Demo ready.\n"
                 "  Recent changes: http://127.0.0.1:8000/\n"
                 "  Admin:          http://127.0.0.1:8000/admin/\n"
+                "  Visits, logins: http://127.0.0.1:8000/admin/django_trackable/\n"
                 f"  Log in as {ADMIN_EMAIL} / {ADMIN_PASSWORD}"
             )
         )

@@ -45,7 +45,7 @@ typecheck: $(INSTALLED)
 	$(BIN)/mypy
 
 docs: $(INSTALLED)
-	$(BIN)/mkdocs build --strict --site-dir .site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir .site
 
 check-migrations: $(INSTALLED)
 	$(BIN)/python -m django makemigrations --check --dry-run --settings=tests.settings --pythonpath=.

@@ -1,4 +1,4 @@
-"""App configuration: registers the system checks."""
+"""App configuration: registers the system checks and connects the receivers."""
 
 from __future__ import annotations
 
@@ -13,7 +13,10 @@ class TrackableConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in, user_login_failed
+
         from django_trackable import checks as trackable_checks
+        from django_trackable import receivers
 
         checks.register(trackable_checks.check_settings, checks.Tags.compatibility)
         checks.register(trackable_checks.check_middleware, checks.Tags.compatibility)
@@ -21,3 +24,12 @@ class TrackableConfig(AppConfig):
         checks.register(trackable_checks.check_lifecycle_models, checks.Tags.models)
         checks.register(trackable_checks.check_tenant_resolver, checks.Tags.compatibility)
         checks.register(trackable_checks.check_databases, checks.Tags.compatibility)
+        checks.register(trackable_checks.check_request_metadata, checks.Tags.compatibility)
+
+        user_logged_in.connect(
+            receivers.record_login, dispatch_uid="django_trackable.receivers.record_login"
+        )
+        user_login_failed.connect(
+            receivers.record_failed_login,
+            dispatch_uid="django_trackable.receivers.record_failed_login",
+        )

@@ -5,7 +5,9 @@ Every ID is listed, with its fix, in ``docs/checks.md``. IDs are never reused.
 
 from __future__ import annotations
 
+import datetime
 import difflib
+import importlib.util
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -67,6 +69,25 @@ def _is_regex_sequence(value: Any) -> str | None:
     return None
 
 
+def _is_proxy_sequence(value: Any) -> str | None:
+    problem = _is_str_sequence(value)
+    if problem or not value:
+        return problem
+    from python_ipware import IpWare
+
+    try:
+        IpWare(proxy_list=list(value))
+    except ValueError as exc:
+        return f"is not a list of proxy IPs, networks or IP prefixes: {exc}"
+    return None
+
+
+def _is_optional_timedelta(value: Any) -> str | None:
+    if value is None or (isinstance(value, datetime.timedelta) and value > datetime.timedelta(0)):
+        return None
+    return "must be a positive datetime.timedelta or None"
+
+
 def _is_database_alias(value: Any) -> str | None:
     if value is None:
         return None
@@ -87,10 +108,12 @@ _VALIDATORS: dict[str, Callable[[Any], str | None]] = {
     "RECORD_LOGINS": _is_bool,
     "GEOIP_PATH": _is_optional_path,
     "IP_PROXY_COUNT": _is_non_negative_int,
-    "IP_TRUSTED_PROXIES": _is_str_sequence,
+    "IP_TRUSTED_PROXIES": _is_proxy_sequence,
     "ANONYMIZE_IP": _is_bool,
     "TASK_BACKEND": _is_optional_str,
     "DATABASE": _is_database_alias,
+    "VISIT_RETENTION": _is_optional_timedelta,
+    "LOGIN_RETENTION": _is_optional_timedelta,
     "TENANT_RESOLVER": _is_optional_str,
 }
 assert set(_VALIDATORS) == KNOWN_KEYS, "every setting needs a validator"
@@ -430,3 +453,125 @@ def check_databases(**kwargs: Any) -> list[checks.CheckMessage]:
                     )
                 )
     return errors
+
+
+_VISIT_MIDDLEWARE = "django_trackable.middleware.VisitMiddleware"
+_AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
+
+
+def check_request_metadata(**kwargs: Any) -> list[checks.CheckMessage]:
+    """E030-E032 (tasks), W030-W032 (GeoIP database), W033 (visits without users)."""
+    from django_trackable.conf import trackable_settings
+
+    if _VALIDATORS["TASK_BACKEND"](trackable_settings.TASK_BACKEND) or _VALIDATORS["GEOIP_PATH"](
+        trackable_settings.GEOIP_PATH
+    ):
+        return []  # E003 already says what is wrong
+    return [*_check_task_backend(), *_check_geoip(), *_check_visit_middleware()]
+
+
+def _check_task_backend() -> list[checks.CheckMessage]:
+    from django_trackable.conf import trackable_settings
+
+    alias = trackable_settings.TASK_BACKEND
+    if not alias:
+        return []
+    if not any(_importable(name) for name in ("django.tasks", "django_tasks")):
+        return [
+            checks.Error(
+                f"{SETTING_NAME}['TASK_BACKEND'] is set, but there is no tasks framework: "
+                "django.tasks needs Django 6, and the django-tasks backport is not installed.",
+                hint="pip install 'django-trackable[tasks]' (or django-tasks), "
+                "or remove TASK_BACKEND to record visits and logins in the request.",
+                id="django_trackable.E030",
+            )
+        ]
+    configured = getattr(settings, "TASKS", None) or {"default": {}}
+    if alias not in configured:
+        return [
+            checks.Error(
+                f"{SETTING_NAME}['TASK_BACKEND'] is {alias!r}, which is not a backend in TASKS.",
+                hint=f"Use one of {', '.join(sorted(configured))}, or add {alias!r} to TASKS.",
+                id="django_trackable.E031",
+            )
+        ]
+    try:
+        from django_trackable import tasks  # noqa: F401 - importing defines the tasks
+    except Exception as exc:  # the backend cannot be loaded, or rejects the tasks
+        return [
+            checks.Error(
+                f"The task backend {alias!r} cannot run django_trackable's tasks: {exc}",
+                hint="Check its BACKEND and OPTIONS in TASKS; django_trackable's tasks are "
+                "plain module-level functions taking one JSON argument.",
+                id="django_trackable.E032",
+            )
+        ]
+    return []
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:  # the parent package is missing
+        return False
+
+
+def _check_geoip() -> list[checks.CheckMessage]:
+    from django_trackable.client import geoip_path, open_geoip_database
+
+    path = geoip_path()
+    if path is None:
+        return []
+    hint = "Set GEOIP_PATH to a GeoIP2/GeoLite2 City (or Country) .mmdb file, or to None."
+    try:
+        reader, _has_cities = open_geoip_database(path)
+    except ImportError:
+        return [
+            checks.Warning(
+                f"A GeoIP database is configured ({path}) but geoip2 is not installed: "
+                "visits and logins will have no location.",
+                hint="pip install 'django-trackable[geo]'.",
+                id="django_trackable.W032",
+            )
+        ]
+    except OSError as exc:
+        return [
+            checks.Warning(
+                f"The GeoIP database {path} cannot be read ({exc.strerror or exc}): "
+                "visits and logins will have no location.",
+                hint=hint,
+                id="django_trackable.W030",
+            )
+        ]
+    except ValueError as exc:
+        return [
+            checks.Warning(
+                f"{exc}: visits and logins will have no location.",
+                hint=hint,
+                id="django_trackable.W031",
+            )
+        ]
+    reader.close()
+    return []
+
+
+def _check_visit_middleware() -> list[checks.CheckMessage]:
+    from django_trackable.conf import trackable_settings
+
+    middleware = getattr(settings, "MIDDLEWARE", None) or ()
+    if (
+        _VISIT_MIDDLEWARE not in middleware
+        or _AUTH_MIDDLEWARE in middleware
+        or trackable_settings.VISIT_ANONYMOUS
+        or not trackable_settings.RECORD_VISITS
+    ):
+        return []
+    return [
+        checks.Warning(
+            f"{_VISIT_MIDDLEWARE} is in MIDDLEWARE but {_AUTH_MIDDLEWARE} is not: no request "
+            "has a user, and anonymous visits are not recorded, so no visit ever is.",
+            hint=f"Add {_AUTH_MIDDLEWARE} (anywhere: VisitMiddleware reads request.user "
+            f"after the response), or set {SETTING_NAME}['VISIT_ANONYMOUS'] = True.",
+            id="django_trackable.W033",
+        )
+    ]

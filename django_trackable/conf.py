@@ -14,6 +14,7 @@ The merged settings are cached and the cache is cleared whenever Django's
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import functools
 from typing import Any, cast
 
@@ -57,6 +58,8 @@ class TrackableSettings:
     ANONYMIZE_IP: bool = False
     TASK_BACKEND: str | None = None
     DATABASE: str | None = None
+    VISIT_RETENTION: datetime.timedelta | None = datetime.timedelta(days=90)
+    LOGIN_RETENTION: datetime.timedelta | None = datetime.timedelta(days=365)
     TENANT_RESOLVER: str | None = None
 
 

@@ -47,8 +47,68 @@ _INTEGER_TYPES = frozenset(
 )
 
 
+_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _encoder.encode(value)
+
+
+def _append_sql(
+    vendor: str,
+    history_sql: str,
+    history_params: list[Any],
+    new_sql: str,
+    new_params: list[Any],
+    limit: int | None,
+) -> _SQL:
+    """SQL for ``history`` with the entry ``new_sql`` added at the end, keeping ``limit``.
+
+    On PostgreSQL ``new_sql`` is a one-element jsonb array, on SQLite the entry's
+    JSON text.
+    """
+    if vendor == "postgresql":
+        sql = f"COALESCE({history_sql}, '[]'::jsonb) || {new_sql}"
+        params = [*history_params, *new_params]
+        if limit is None:
+            return sql, params
+        return f"jsonb_path_query_array({sql}, %s::jsonpath)", [
+            *params,
+            f"$[last - {int(limit) - 1} to last]",
+        ]
+    sql = f"json_insert(COALESCE({history_sql}, '[]'), '$[#]', json({new_sql}))"
+    params = [*history_params, *new_params]
+    if limit is None:
+        return sql, params
+    return (
+        "(SELECT json_group_array(CASE WHEN j.type IN ('object', 'array') "
+        "THEN json(j.value) ELSE j.value END) "
+        f"FROM json_each({sql}) AS j WHERE j.key >= json_array_length(j.json) - %s)",
+        [*params, int(limit)],
+    )
+
+
+class AppendEntry:
+    """``history`` plus one entry Python already knows: what ``Model.save()`` writes.
+
+    Compiled straight to SQL on the row's own column: no expression to
+    resolve, and (see :class:`Unreturned`) nothing for Django 6 to read back.
+    """
+
+    __slots__ = ("column", "entry", "limit")
+
+    def __init__(self, column: str, entry: Entry, limit: int | None) -> None:
+        self.column = column
+        self.entry = entry
+        self.limit = limit
+
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> _SQL:
+        column = connection.ops.quote_name(self.column)
+        if connection.vendor == "postgresql":
+            return _append_sql(
+                "postgresql", column, [], "%s::jsonb", [_dumps([self.entry])], self.limit
+            )
+        return _append_sql(connection.vendor, column, [], "%s", [_dumps(self.entry)], self.limit)
 
 
 class SQLChange:
@@ -220,6 +280,8 @@ class HistoryAppend(Expression):
     actually changes.
     """
 
+    output_field = models.JSONField()
+
     def __init__(
         self,
         field_name: str,
@@ -227,7 +289,7 @@ class HistoryAppend(Expression):
         sql_changes: Sequence[SQLChange] = (),
         limit: int | None = None,
     ) -> None:
-        super().__init__(output_field=models.JSONField())
+        super().__init__()
         self.field_name = field_name
         self.entry = entry
         self.sql_changes = list(sql_changes)
@@ -254,50 +316,40 @@ class HistoryAppend(Expression):
                 f"django_trackable cannot append history on {connection.vendor}; "
                 "see the django_trackable.E005 check."
             )
-        history_sql, history_params = compiler.compile(self.history)
-        pg = connection.vendor == "postgresql"
+        history_sql, compiled_params = compiler.compile(self.history)
+        history_params = list(compiled_params)
+        vendor = connection.vendor
         if not self.sql_changes:
-            if pg:
-                sql = f"COALESCE({history_sql}, '[]'::jsonb) || %s::jsonb"
-                params = [*history_params, _dumps([self.entry])]
+            if vendor == "postgresql":
+                new_sql, new_params = "%s::jsonb", [_dumps([self.entry])]
             else:
-                sql = f"json_insert(COALESCE({history_sql}, '[]'), '$[#]', json(%s))"
-                params = [*history_params, _dumps(self.entry)]
-            return self._trim(sql, params, pg)
+                new_sql, new_params = "%s", [_dumps(self.entry)]
+            return _append_sql(vendor, history_sql, history_params, new_sql, new_params, self.limit)
 
         changes = _Changes(compiler, connection, self.sql_changes, self.olds, self.news)
         static = {key: value for key, value in self.entry.items() if key != "changes"}
         known = self.entry.get("changes") or {}
         changes_sql, changes_params = changes.changes_object(known)
-        if pg:
-            entry_sql = f"%s::jsonb || jsonb_build_object('changes', {changes_sql})"
-            sql = f"COALESCE({history_sql}, '[]'::jsonb) || jsonb_build_array({entry_sql})"
+        if vendor == "postgresql":
+            new_sql = (
+                f"jsonb_build_array(%s::jsonb || jsonb_build_object('changes', {changes_sql}))"
+            )
         else:
-            entry_sql = f"json_set(%s, '$.changes', json({changes_sql}))"
-            sql = f"json_insert(COALESCE({history_sql}, '[]'), '$[#]', json({entry_sql}))"
-        params = [*history_params, _dumps(static), *changes_params]
-        sql, params = self._trim(sql, params, pg)
+            new_sql = f"json_set(%s, '$.changes', json({changes_sql}))"
+        sql, params = _append_sql(
+            vendor,
+            history_sql,
+            history_params,
+            new_sql,
+            [_dumps(static), *changes_params],
+            self.limit,
+        )
         if known:  # Python already knows something changed: always append.
             return sql, params
         condition, condition_params = changes.condition()
         return (
             f"CASE WHEN {condition} THEN {sql} ELSE {history_sql} END",
             [*condition_params, *params, *history_params],
-        )
-
-    def _trim(self, sql: str, params: list[Any], pg: bool) -> _SQL:
-        if self.limit is None:
-            return sql, params
-        if pg:
-            return (
-                f"jsonb_path_query_array({sql}, %s::jsonpath)",
-                [*params, f"$[last - {int(self.limit) - 1} to last]"],
-            )
-        return (
-            "(SELECT json_group_array(CASE WHEN j.type IN ('object', 'array') "
-            "THEN json(j.value) ELSE j.value END) "
-            f"FROM json_each({sql}) AS j WHERE j.key >= json_array_length(j.json) - %s)",
-            [*params, int(self.limit)],
         )
 
 

@@ -64,7 +64,25 @@ def to_json(value: Any) -> JSONValue:
     if kind is float:
         number = float(value)
         return number if math.isfinite(number) else _float_name(number)
+    convert = _EXACT.get(kind)
+    if convert is not None:
+        result: str = convert(value)
+        return result
     return _to_json(value, 0)
+
+
+def _iso(value: datetime.datetime | datetime.time) -> str:
+    return value.isoformat(timespec="microseconds")
+
+
+# The common exact types, looked up before the isinstance() chain of _to_json().
+_EXACT: dict[type, Any] = {
+    decimal.Decimal: str,
+    datetime.datetime: _iso,
+    datetime.date: datetime.date.isoformat,
+    datetime.time: _iso,
+    uuid.UUID: str,
+}
 
 
 def _clean_str(value: str) -> str:

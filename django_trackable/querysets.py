@@ -12,6 +12,7 @@ from django.db import models
 from django_trackable import tracking
 from django_trackable.context import get_current_extra, is_tracking_enabled
 from django_trackable.expressions import (
+    AppendEntry,
     HistoryAppend,
     HistoryHasUser,
     IfChanged,
@@ -119,6 +120,8 @@ def _apply_plan(
             value = models.F(field.name)
         elif isinstance(value, Unreturned):
             value = value.expression
+        elif isinstance(value, AppendEntry):
+            value = HistoryAppend(field.name, value.entry, (), value.limit)
         else:  # a plain new stamp value stays on the instance
             obj.__dict__[field.attname] = value
             continue

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django_trackable.conf import trackable_settings
 from django_trackable.context import get_current_extra, get_current_user, is_tracking_enabled
 from django_trackable.expressions import (
+    AppendEntry,
     HistoryAppend,
     IfChanged,
     KeepColumn,
@@ -43,6 +44,8 @@ ROLES = ("created_at", "updated_at", "created_by", "updated_by", "history")
 UPDATE_ROLES = ("updated_at", "updated_by", "history")
 
 _MUTABLE_TYPES = frozenset({"JSONField", "ArrayField", "HStoreField"})
+#: Values a stamp's pre_save() hands to the UPDATE compiler as SQL, not as a value.
+_SQL_VALUES = (KeepColumn, Unreturned, AppendEntry)
 _UNSET: Any = object()
 
 
@@ -109,6 +112,12 @@ class ModelOptions:
             tf.attname: tf for tf in self.tracked
         }
         self.mutable_attnames = frozenset(tf.attname for tf in self.tracked if tf.mutable)
+        #: ``SET col = col`` for every stamp: what an UPDATE writes when nothing changed.
+        self.keep = {role: KeepColumn(f.column or f.attname) for role, f in self.roles.items()}
+        #: What a save remembers: the tracked fields and the stamps.
+        self.remembered = tuple((tf.name, tf.attname, tf.mutable) for tf in self.tracked) + tuple(
+            (f.name, f.attname, False) for f in self.roles.values() if f is not self.history
+        )
 
 
 _options: dict[type[models.Model], ModelOptions] = {}
@@ -171,20 +180,18 @@ def snapshot_of(instance: models.Model) -> dict[str, Any] | None:
 
 def remember(instance: models.Model, only: Iterable[str] | None = None) -> None:
     """Take the instance's current values as the new baseline (after a save or refresh)."""
-    options = options_for(type(instance))
     snapshot = snapshot_of(instance)
     if snapshot is None:
         snapshot = instance.__dict__[SNAPSHOT] = {}
     wanted = None if only is None else set(only)
     current = instance.__dict__
-    for f in instance._meta.concrete_fields:
-        attname = f.attname
+    for name, attname, mutable in options_for(type(instance)).remembered:
         if attname not in current or (
-            wanted is not None and f.name not in wanted and attname not in wanted
+            wanted is not None and name not in wanted and attname not in wanted
         ):
             continue
         value = current[attname]
-        snapshot[attname] = _copy_json(value) if attname in options.mutable_attnames else value
+        snapshot[attname] = _copy_json(value) if mutable else value
 
 
 # --- save plans --------------------------------------------------------------
@@ -204,7 +211,7 @@ class Seed:
         return self.user
 
 
-@dataclass
+@dataclass(slots=True)
 class Plan:
     """The values one write stores, by stamp role."""
 
@@ -228,15 +235,21 @@ def field_pre_save(field: _StampMixin, instance: models.Model, add: bool) -> Any
     if plan is None or plan.add is not add:
         plan = instance.__dict__[PLAN] = make_plan(instance, add)
     model_field: Any = field
+    role = field.trackable_role
     try:
-        value = plan.values[field.trackable_role]
+        value = plan.values[role]
     except KeyError:
         return getattr(instance, model_field.attname)
-    if isinstance(value, KeepColumn | Unreturned):
+    if type(value) in _SQL_VALUES:
         return value
-    setattr(instance, model_field.attname, value)
-    if field.trackable_role in ("created_by", "updated_by") and value is not None:
-        model_field.set_cached_value(instance, plan.user)
+    if role == "created_by" or role == "updated_by":
+        instance.__dict__[model_field.attname] = value
+        if value is not None:
+            model_field.set_cached_value(instance, plan.user)
+        else:
+            instance._state.fields_cache.pop(model_field.name, None)
+        return value
+    instance.__dict__[model_field.attname] = value
     return value
 
 
@@ -282,11 +295,11 @@ def make_plan(instance: models.Model, add: bool) -> Plan:
         # Plain Django: every stamp as set on the instance. History is never
         # written back from the instance on UPDATE, or concurrent entries
         # would be lost.
-        values = {} if add or history is None else {"history": _keep(history)}
+        values = {} if add or history is None else {"history": options.keep["history"]}
         return Plan(add, values)
 
     if not options.stamped:  # e.g. SoftDeleteModel alone: no user to resolve
-        return Plan(add, {} if add else {role: _keep(f) for role, f in roles.items()})
+        return Plan(add, {} if add else dict(options.keep))
 
     if add:
         user = seed.resolve_user()
@@ -305,7 +318,7 @@ def make_plan(instance: models.Model, add: bool) -> Plan:
             values["history"] = [entry]
         return Plan(True, values, user=user, entry=entry)
 
-    keep: dict[str, Any] = {role: _keep(f) for role, f in roles.items()}
+    keep: dict[str, Any] = dict(options.keep)
     snapshot = snapshot_of(instance)
     if snapshot is not None:
         for role in ("created_at", "created_by"):
@@ -331,8 +344,11 @@ def make_plan(instance: models.Model, add: bool) -> Plan:
     user = seed.resolve_user()
     user_pk = user_pk_for(roles.get("updated_by"), user)
     entry = build_entry("update", seed.now, user, known, get_current_extra())
-    append = HistoryAppend(history.name, entry, sql_changes, options.limit)
-    values = {**keep, "history": Unreturned(append)}
+    if sql_changes:
+        append: Any = Unreturned(HistoryAppend(history.name, entry, sql_changes, options.limit))
+    else:
+        append = AppendEntry(history.column or history.attname, entry, options.limit)
+    values = {**keep, "history": append}
     if known:
         values["updated_at"] = seed.now
         values["updated_by"] = user_pk
@@ -341,10 +357,6 @@ def make_plan(instance: models.Model, add: bool) -> Plan:
             if role in roles:
                 values[role] = Unreturned(IfChanged(roles[role], value, sql_changes))
     return Plan(False, values, user=user, entry=entry, sql_entry=bool(sql_changes))
-
-
-def _keep(field: models.Field[Any, Any]) -> KeepColumn:
-    return KeepColumn(field.column or field.attname)
 
 
 def _initial_changes(instance: models.Model, options: ModelOptions) -> dict[str, Any]:

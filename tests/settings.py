@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import tempfile
 from pathlib import Path
@@ -26,6 +27,11 @@ if os.environ.get("TRACKABLE_TEST_DB", "sqlite") == "postgresql":
             "TEST": {"NAME": f"test_trackable_{os.getpid()}"},
         }
     }
+    # A second database, for request metadata routed with TRACKABLE["DATABASE"].
+    DATABASES["other"] = {
+        **DATABASES["default"],
+        "TEST": {"NAME": f"test_trackable_other_{os.getpid()}"},
+    }
 else:
     # A file, not :memory:, so tests with real threads see one database.
     _sqlite_file = str(Path(tempfile.gettempdir()) / f"trackable_test_{os.getpid()}.sqlite3")
@@ -37,6 +43,15 @@ else:
             "TEST": {"NAME": _sqlite_file},
         }
     }
+    _other_file = str(Path(tempfile.gettempdir()) / f"trackable_test_other_{os.getpid()}.sqlite3")
+    DATABASES["other"] = {
+        **DATABASES["default"],
+        "NAME": _other_file,
+        "TEST": {"NAME": _other_file},
+    }
+
+# "other" gets django_trackable's request metadata tables only.
+DATABASE_ROUTERS = ["tests.routers.OtherDatabaseMigrations"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -84,6 +99,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "UNAUTHENTICATED_USER": None,
+}
+
+# django.tasks on Django 6, the django-tasks backport before (TASK_BACKEND tests).
+_TASKS = "django.tasks" if importlib.util.find_spec("django.tasks") else "django_tasks"
+TASKS = {
+    "default": {"BACKEND": f"{_TASKS}.backends.immediate.ImmediateBackend"},
+    "dummy": {"BACKEND": f"{_TASKS}.backends.dummy.DummyBackend"},
 }
 
 TRACKABLE: dict[str, object] = {}

@@ -258,6 +258,19 @@ def test_deferred_fields_that_stay_unloaded_are_not_recorded():
     assert reload(product).history[-1]["changes"] == {"name": ["Lamp", "Desk"]}
 
 
+def test_deferred_field_assigned_without_loading_reads_its_old_value_in_sql():
+    product = Product.objects.create(name="Lamp", quantity=1, notes="n")
+    product = Product.objects.only("name").get(pk=product.pk)
+    product.name = "Desk"
+    product.quantity = 5  # never loaded: its old value is only in the row
+    product.save()
+
+    stored = reload(product)
+    assert stored.quantity == 5
+    assert stored.history[-1]["changes"] == {"name": ["Lamp", "Desk"], "quantity": [1, 5]}
+    assert product.history == stored.history  # reloaded lazily: Python did not know it
+
+
 def test_deferred_history_is_appended_without_loading_it(django_assert_num_queries):
     product = Product.objects.create(name="Lamp")
     product = Product.objects.defer("history").get(pk=product.pk)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.test.utils import CaptureQueriesContext
@@ -271,3 +271,12 @@ def test_modified_by_works_with_uuid_primary_keys(alice):
         gadget = Gadget.objects.create(name="hub")
 
     assert list(Gadget.objects.modified_by(alice)) == [gadget]
+
+
+def test_update_on_an_unsupported_database_fails_loudly(monkeypatch):
+    from django.db import NotSupportedError
+
+    Product.objects.create(name="Lamp")
+    monkeypatch.setattr(type(connections["default"]), "vendor", "oracle")
+    with pytest.raises(NotSupportedError, match="django_trackable.E005"):
+        Product.objects.update(name="Desk")

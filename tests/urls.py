@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.contrib import admin
 from django.urls import path
 
 from tests.testapp import views
@@ -11,4 +12,8 @@ urlpatterns = [
     path("boom/", views.boom),
     path("whoami/", views.whoami),
     path("api/products/<int:pk>/", views.ProductAPI.as_view()),
+    path("hello/", views.hello),
+    path("ahello/", views.ahello),
+    path("sign-in/", views.sign_in),
+    path("admin/", admin.site.urls),
 ]

@@ -22,10 +22,20 @@ from django_trackable.models.tenant import (
 )
 from django_trackable.models.trackable import AuditableModel, HistoryUnavailable, TrackableModel
 from django_trackable.models.uuid_pk import UUIDModel
+from django_trackable.models.visits import (
+    LoginAttempt,
+    LoginAttemptQuerySet,
+    UserDevice,
+    UserDeviceQuerySet,
+    UserVisit,
+    UserVisitQuerySet,
+)
 
 __all__ = [
     "AuditableModel",
     "HistoryUnavailable",
+    "LoginAttempt",
+    "LoginAttemptQuerySet",
     "MetadataModel",
     "MissingTenant",
     "OrderedModel",
@@ -48,4 +58,8 @@ __all__ = [
     "TransitionError",
     "TransitionNotAllowed",
     "UUIDModel",
+    "UserDevice",
+    "UserDeviceQuerySet",
+    "UserVisit",
+    "UserVisitQuerySet",
 ]

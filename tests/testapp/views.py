@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from asgiref.sync import sync_to_async
+from django.contrib.auth import authenticate, login
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -45,3 +46,23 @@ class ProductAPI(APIView):
         product.name = request.data["name"]
         product.save()
         return Response({"name": product.name})
+
+
+def hello(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("hello")
+
+
+async def ahello(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("hello")
+
+
+def sign_in(request: HttpRequest) -> HttpResponse:
+    """A minimal login view: authenticate() with the request, then login()."""
+    user = authenticate(
+        request, username=request.POST.get("username"), password=request.POST.get("password")
+    )
+    if user is None:
+        return HttpResponse("no", status=401)
+    login(request, user)
+    Product.objects.create(name=f"signed in: {user.get_username()}")
+    return HttpResponse("yes")

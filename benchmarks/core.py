@@ -1,0 +1,227 @@
+"""Overhead of TrackableModel against plain Django, measured in the same run.
+
+    python -m benchmarks.core                       # SQLite (a file in the temp dir)
+    bash .ci/with-postgres.sh python -m benchmarks.core   # PostgreSQL
+
+Each operation runs on a plain model and on a tracked model with the same
+fields, interleaved (plain, tracked, tracked, plain, ...) for several rounds;
+the report gives the median time per operation, the ratio tracked/plain and
+the queries per operation. Every sample runs inside one transaction, so what
+is measured is the ORM and SQL work, not the disk's fsync.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.settings")
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, models, transaction  # noqa: E402
+from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
+
+from benchmarks.benchapp.models import Plain, PlainStamped, Tracked  # noqa: E402
+from django_trackable import acting_as  # noqa: E402
+from django_trackable.history import build_entry  # noqa: E402
+
+
+def make(model: type[models.Model], i: int) -> models.Model:
+    return model(
+        name=f"Product {i}",
+        sku=f"SKU-{i:06d}",
+        price=Decimal("9.99"),
+        quantity=i,
+        description="A reasonably short description of the product.",
+    )
+
+
+def create_tables() -> None:
+    """A fresh database schema: auth tables plus the two benchmark tables."""
+    if connection.vendor == "postgresql":
+        name = connection.settings_dict["NAME"]
+        with connection._nodb_cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cursor.fetchone() is None:
+                cursor.execute(f'CREATE DATABASE "{name}"')
+    existing = set(connection.introspection.table_names())
+    with connection.schema_editor() as editor:
+        for model in (Plain, Tracked, PlainStamped):
+            if model._meta.db_table in existing:
+                editor.delete_model(model)
+    call_command("migrate", run_syncdb=True, verbosity=0)
+
+
+def reset(model: type[models.Model], rows: int) -> None:
+    model.objects.all().delete()
+    model.objects.bulk_create([make(model, i) for i in range(rows)], batch_size=1000)
+    if model is PlainStamped:
+        # The same history a tracked row starts with, so loads parse as much JSON.
+        model.objects.update(history=Tracked.objects.first().history)
+
+
+# Each operation: (name, setup(model) -> state, run(model, state) -> None, ops per run)
+Operation = tuple[str, Callable[[Any], Any], Callable[[Any, Any], None], int]
+MODELS = (Plain, PlainStamped, Tracked)
+
+
+def op_create(batch: int) -> Operation:
+    def run(model: Any, _state: Any) -> None:
+        for i in range(batch):
+            model.objects.create(name=f"New {i}", sku=f"NEW-{i}", price=Decimal("1.00"), quantity=i)
+
+    return ("create()", lambda model: None, run, batch)
+
+
+def op_save(rows: int, saves: int, entries: int, label: str) -> Operation:
+    """``saves`` single-field saves on each of ``rows`` rows holding ``entries`` entries."""
+
+    def setup(model: Any) -> Any:
+        model.objects.all().delete()
+        model.objects.bulk_create([make(model, i) for i in range(rows)])
+        if entries and model is Tracked:
+            entry = build_entry("update", django.utils.timezone.now(), None, {"quantity": [1, 2]})
+            model.objects.update(history=[entry] * entries)
+        return list(model.objects.all())
+
+    def run(model: Any, objs: Any) -> None:
+        for obj in objs:
+            for _ in range(saves):
+                obj.quantity += 1
+                obj.save()
+
+    return (label, setup, run, rows * saves)
+
+
+def op_bulk_create(rows: int) -> Operation:
+    def run(model: Any, _state: Any) -> None:
+        model.objects.bulk_create([make(model, i) for i in range(rows)], batch_size=1000)
+
+    return (f"bulk_create() {rows:,} rows", lambda model: None, run, 1)
+
+
+def op_update(rows: int) -> Operation:
+    def setup(model: Any) -> None:
+        if model is PlainStamped:
+            reset(Tracked, 1)
+        reset(model, rows)
+
+    def run(model: Any, _state: Any) -> None:
+        model.objects.update(quantity=models.F("quantity") + 1)
+
+    return (f"QuerySet.update() {rows:,} rows", setup, run, 1)
+
+
+def op_load(rows: int) -> Operation:
+    def setup(model: Any) -> None:
+        if model is PlainStamped:
+            reset(Tracked, 1)
+        reset(model, rows)
+
+    def run(model: Any, _state: Any) -> None:
+        list(model.objects.all())
+
+    return (f"load {rows:,} rows", setup, run, 1)
+
+
+def measure(operation: Operation, rounds: int) -> dict[str, Any]:
+    name, setup, run, per_run = operation
+    samples: dict[Any, list[float]] = {model: [] for model in MODELS}
+    queries: dict[Any, float] = {}
+    states = {}
+    for model in MODELS:
+        with transaction.atomic():
+            states[model] = setup(model)
+    for round_ in range(rounds):
+        # Rotate the order so no model always runs first (warm caches, GC).
+        order = MODELS[round_ % 3 :] + MODELS[: round_ % 3]
+        for model in order:
+            with transaction.atomic():
+                sid = transaction.savepoint()
+                if round_ == 0:
+                    with CaptureQueriesContext(connection) as captured:
+                        run(model, states[model])
+                    queries[model] = len(captured) / per_run
+                    transaction.savepoint_rollback(sid)
+                    _refresh(states[model])
+                    sid = transaction.savepoint()
+                start = time.perf_counter()
+                run(model, states[model])
+                samples[model].append((time.perf_counter() - start) / per_run)
+                # Undo, so every round starts from the same rows and histories.
+                transaction.savepoint_rollback(sid)
+            _refresh(states[model])
+    medians = {model: statistics.median(samples[model]) for model in MODELS}
+    return {
+        "operation": name,
+        "us": {model.__name__: medians[model] * 1e6 for model in MODELS},
+        "ratio": medians[Tracked] / medians[Plain],
+        "ratio_same_columns": medians[Tracked] / medians[PlainStamped],
+        "queries": {model.__name__: queries[model] for model in MODELS},
+    }
+
+
+def _refresh(state: Any) -> None:
+    for obj in state or ():
+        obj.refresh_from_db()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--quick", action="store_true", help="fewer rows, for a smoke run")
+    args = parser.parse_args(argv)
+    big = 1_000 if args.quick else 10_000
+    create_tables()
+    user_model = django.apps.apps.get_model("auth", "User")
+    user, _ = user_model.objects.get_or_create(username="bench")
+
+    if connection.vendor == "sqlite":
+        database = f"SQLite {connection.Database.sqlite_version}"
+    else:
+        version = connection.pg_version
+        database = f"PostgreSQL {version // 10000}.{version % 100}"
+    print(
+        f"django_trackable core benchmark: {database}, Django {django.get_version()}, "
+        f"Python {sys.version.split()[0]}, {args.rounds} rounds (median per operation)"
+    )
+    header = (
+        f"{'operation':42} {'plain':>9} {'+columns':>9} {'tracked':>9} "
+        f"{'ratio':>6} {'vs cols':>7} {'queries':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    operations: list[tuple[Operation, dict[str, Any]]] = [
+        (op_create(200), {}),
+        (op_save(40, 5, 0, "save(), one field changed"), {}),
+        (op_save(10, 5, 1_000, "save(), row has 1,000 entries"), {}),
+        (op_save(10, 5, 100, "save(), 100 entries, HISTORY_LIMIT=100"), {"HISTORY_LIMIT": 100}),
+        (op_bulk_create(1_000), {}),
+        (op_update(big), {}),
+        (op_load(big), {}),
+    ]
+    with acting_as(user):
+        for operation, trackable_settings in operations:
+            with override_settings(TRACKABLE=trackable_settings):
+                result = measure(operation, args.rounds)
+            us, queries = result["us"], result["queries"]
+            print(
+                f"{result['operation']:42} {us['Plain']:>7.0f}µs {us['PlainStamped']:>7.0f}µs "
+                f"{us['Tracked']:>7.0f}µs {result['ratio']:>5.2f}× "
+                f"{result['ratio_same_columns']:>6.2f}× "
+                f"{queries['Plain']:>4.3g} → {queries['Tracked']:<4.3g}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -131,3 +131,10 @@ def test_a_key_with_a_dot_and_a_quote_is_refused_on_sqlite_only(on_postgresql):
     else:
         with pytest.raises(NotSupportedError):
             profile.set_meta(key, 1, save=True)
+
+
+def test_set_meta_on_a_row_whose_metadata_is_not_an_object_starts_afresh():
+    profile = Profile(name="p", metadata=None)
+    profile.set_meta("a", 1)
+
+    assert profile.metadata == {"a": 1}

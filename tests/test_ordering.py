@@ -208,3 +208,28 @@ def test_concurrent_inserts_and_moves_keep_positions_contiguous():
 
     assert errors == []
     assert positions(board) == list(range(24))
+
+
+def test_a_queryset_hard_delete_closes_the_gaps(board):
+    Card.objects.filter(title__in=["b", "d"]).hard_delete()
+
+    assert titles(board) == list("ace")
+    assert positions(board) == [0, 1, 2]
+
+
+def test_deleting_in_a_model_without_groups_closes_the_gap():
+    for name in "xyz":
+        Step.objects.create(name=name)
+    Step.objects.filter(name="x").delete()
+    Step.objects.get(name="z").delete()
+
+    assert list(Step.objects.values_list("name", "position")) == [("y", 0)]
+
+
+def test_bulk_create_keeps_positions_given_by_hand(board):
+    Card.objects.bulk_create(
+        [Card(board=board, title="f", position=5), Card(board=board, title="g")]
+    )
+
+    assert titles(board) == list("abcdefg")
+    assert positions(board) == list(range(7))

@@ -133,3 +133,19 @@ def test_uuid_model_history_records_the_user_and_changes():
     token.save()
 
     assert Token.objects.get(pk=token.pk).history[-1]["changes"] == {"label": ["a", "b"]}
+
+
+def test_a_cleared_slug_is_made_again_even_with_update_fields():
+    page = Page.objects.create(title="Hello")
+    page.slug = ""
+    page.title = "Other"
+    page.save(update_fields=["title"])
+
+    assert Page.objects.get(pk=page.pk).slug == "other"
+
+
+def test_the_source_may_be_a_method(monkeypatch):
+    monkeypatch.setattr(Page, "slug_source_field", "describe")
+    monkeypatch.setattr(Page, "describe", lambda self: f"About {self.title}", raising=False)
+
+    assert Page.objects.create(title="Cats").slug == "about-cats"

@@ -554,3 +554,40 @@ def _dump(*args):
     out = io.StringIO()
     call_command("dumpdata", *args, stdout=out)
     return out.getvalue()
+
+
+def test_since_with_deleted_and_no_timestamp_is_every_row():
+    author = make_author()
+    Post.objects.create(author=author, title="a").delete()
+    Post.objects.create(author=author, title="b")
+
+    assert Post.objects.since(deleted=True).count() == 2
+
+
+def test_a_values_queryset_cannot_be_deleted_or_restored():
+    with pytest.raises(TypeError, match="values"):
+        Post.objects.values("title").delete()
+    with pytest.raises(TypeError, match="values"):
+        Post.objects.values("title").restore()
+
+
+def test_delete_and_restore_respect_the_history_limit(settings):
+    settings.TRACKABLE = {"HISTORY_LIMIT": 1}
+    author = make_author()
+    author.delete()
+    assert [e["action"] for e in author.history] == ["delete"]
+    author.restore()
+
+    assert [e["action"] for e in author.history] == ["restore"]
+    assert Author.objects.get(pk=author.pk).history == author.history
+
+
+def test_restore_clears_the_deleting_user_from_the_instance(alice, django_assert_num_queries):
+    author = make_author()
+    with acting_as(alice):
+        author.delete()
+    assert author.deleted_by == alice
+    author.restore()
+
+    with django_assert_num_queries(0):
+        assert author.deleted_by is None

@@ -223,3 +223,18 @@ def test_two_threads_racing_transition_to_leave_one_winner_and_one_conflict():
     stored = Order.objects.get(pk=order.pk)
     assert stored.status == winner
     assert [e["action"] for e in stored.history] == ["create", "transition"]
+
+
+def test_status_choices_may_be_plain_values():
+    from django_trackable.models.status import status_choices
+
+    class Plain:
+        STATUS_CHOICES = ["draft", "final"]
+
+    assert status_choices(Plain) == [("draft", "draft"), ("final", "final")]
+
+
+def test_full_clean_accepts_an_unchanged_status():
+    order = Order.objects.create(reference="o")
+    order.transition_to("cancelled")
+    Order.objects.get(pk=order.pk).full_clean()

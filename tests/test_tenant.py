@@ -287,3 +287,50 @@ async def test_the_resolver_works_under_async_middleware(async_rf, resolver):
 
     response = await CurrentUserMiddleware(view)(async_rf.get("/", headers={"X-Tenant": "b"}))
     assert response.content == b"B1"
+
+
+def test_the_current_tenants_rows_save_and_bulk_update_normally(invoices):
+    a1, _a2, _b1 = invoices
+    with acting_as(None, tenant="a"):
+        mine = Invoice.objects.get(pk=a1.pk)
+        mine.number = "A1-changed"
+        mine.save()
+        mine.number = "A1-bulk"
+        assert Invoice.objects.bulk_update([mine], ["number"]) == 1
+
+    assert Invoice.objects.get(pk=a1.pk).number == "A1-bulk"
+
+
+def test_without_a_tenant_rows_of_any_tenant_save_normally(invoices):
+    _a1, _a2, b1 = invoices
+    b1.number = "changed"
+    b1.save()
+
+    assert Invoice.objects.get(pk=b1.pk).number == "changed"
+
+
+def test_setting_the_tenant_with_an_expression_is_refused(invoices):
+    from django.db.models import F
+
+    with acting_as(None, tenant="a"), pytest.raises(TenantMismatch, match="expression"):
+        Invoice.objects.update(tenant_id=F("number"))
+
+
+def test_a_failing_resolver_fails_the_query_and_is_asked_again(rf, settings):
+    settings.TRACKABLE = {"TENANT_RESOLVER": "tests.test_tenant.failing_resolver"}
+    calls = []
+
+    def view(request):
+        for _ in range(2):
+            try:
+                Invoice.objects.count()
+            except LookupError as exc:
+                calls.append(str(exc))
+        return HttpResponse()
+
+    CurrentUserMiddleware(view)(rf.get("/"))
+    assert calls == ["no tenant for this host", "no tenant for this host"]
+
+
+def failing_resolver(request):
+    raise LookupError("no tenant for this host")

@@ -114,22 +114,26 @@ class OrderedQuerySet(LifecycleQuerySet[_M]):
         return [dict(zip(names, row, strict=True)) for row in values]
 
     def bulk_create(self, objs: Iterable[_M], *args: Any, **kwargs: Any) -> list[_M]:
-        """Like Django's, with each new object placed last in its group, in the given order."""
+        """Like Django's, with each new object placed last in its group, in the given order.
+
+        An object given a ``position`` keeps it (nothing is shifted, unlike
+        ``save()``); the objects after it in the batch follow it.
+        """
         objs = list(objs)
         names = _group_attnames(self.model)
         using = self.db
         with transaction.atomic(using=using):
             following: dict[tuple[Any, ...], int] = {}
             for obj in objs:
-                if obj.position is not None:  # type: ignore[attr-defined]
-                    continue
                 group = {name: getattr(obj, name) for name in names}
                 key = tuple(group.values())
                 if key not in following:
                     _lock_group(self.model, group, using)
                     following[key] = _next_position(self.model, group, using)
-                obj.position = following[key]  # type: ignore[attr-defined]
-                following[key] += 1
+                given = obj.position  # type: ignore[attr-defined]
+                if given is None:
+                    obj.position = following[key]  # type: ignore[attr-defined]
+                following[key] = max(following[key], obj.position + 1)  # type: ignore[attr-defined]
             return super().bulk_create(objs, *args, **kwargs)
 
     bulk_create.alters_data = True  # type: ignore[attr-defined]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from django.core.exceptions import PermissionDenied
@@ -227,11 +227,3 @@ class TenantScopedModel(_LifecycleModel):
             setattr(self, attname, tenant_key(model, current))
         elif current is not None and tenant_key(model, value) != tenant_key(model, current):
             raise _refuse(model, self.pk, tenant_key(model, value), tenant_key(model, current))
-
-    def clean_fields(self, exclude: Collection[str] | None = None) -> None:
-        # A new row gets its tenant on save; validate it as it will be saved.
-        if self._state.adding and get_current_tenant() is not None:
-            attname = tenant_model_field(type(self)).attname
-            if getattr(self, attname) in (None, ""):
-                self._fill_tenant()
-        super().clean_fields(exclude=exclude)

@@ -245,7 +245,8 @@ def _check_lifecycle_fields(model: type[Any]) -> list[checks.CheckMessage]:
                     f"{model._meta.label}.{field_name} is not the field {mixin_name} "
                     "relies on (it was removed or redeclared).",
                     hint=f"Keep the mixin's {field_name!r}; to change its options, declare "
-                    "an instance of the same field class (from django_trackable.models).",
+                    "it with the mixin's field class (DeletedAtField, PositionField from "
+                    "django_trackable.models).",
                     obj=model,
                     id="django_trackable.E027",
                 )

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from django_trackable.models.metadata import MetadataModel
-from django_trackable.models.ordering import OrderedModel, OrderedQuerySet
+from django_trackable.models.ordering import OrderedModel, OrderedQuerySet, PositionField
 from django_trackable.models.slug import SluggedModel, SlugQuerySet
-from django_trackable.models.softdelete import SoftDeleteModel, SoftDeleteQuerySet, TimestampedModel
+from django_trackable.models.softdelete import (
+    DeletedAtField,
+    DeletedByField,
+    SoftDeleteModel,
+    SoftDeleteQuerySet,
+    TimestampedModel,
+)
 from django_trackable.models.status import (
     StatusModel,
     StatusQuerySet,
@@ -33,6 +39,8 @@ from django_trackable.models.visits import (
 
 __all__ = [
     "AuditableModel",
+    "DeletedAtField",
+    "DeletedByField",
     "HistoryUnavailable",
     "LoginAttempt",
     "LoginAttemptQuerySet",
@@ -40,6 +48,7 @@ __all__ = [
     "MissingTenant",
     "OrderedModel",
     "OrderedQuerySet",
+    "PositionField",
     "SlugQuerySet",
     "SluggedModel",
     "SoftDeleteModel",

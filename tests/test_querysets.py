@@ -285,9 +285,7 @@ def test_update_on_an_unsupported_database_fails_loudly(monkeypatch):
 def test_update_or_create_records_the_changed_defaults(alice):
     Product.objects.create(name="Lamp", quantity=1)
     with acting_as(alice):
-        product, created = Product.objects.update_or_create(
-            name="Lamp", defaults={"quantity": 4}
-        )
+        product, created = Product.objects.update_or_create(name="Lamp", defaults={"quantity": 4})
 
     assert not created
     stored = Product.objects.get(pk=product.pk)

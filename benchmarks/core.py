@@ -31,6 +31,7 @@ from django.db import connection, models, transaction  # noqa: E402
 from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
 
 from benchmarks.benchapp.models import Plain, PlainStamped, Tracked  # noqa: E402
+from benchmarks.database import ensure_database  # noqa: E402
 from django_trackable import acting_as  # noqa: E402
 from django_trackable.history import build_entry  # noqa: E402
 
@@ -46,13 +47,8 @@ def make(model: type[models.Model], i: int) -> models.Model:
 
 
 def create_tables() -> None:
-    """A fresh database schema: auth tables plus the two benchmark tables."""
-    if connection.vendor == "postgresql":
-        name = connection.settings_dict["NAME"]
-        with connection._nodb_cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            if cursor.fetchone() is None:
-                cursor.execute(f'CREATE DATABASE "{name}"')
+    """A fresh database schema: auth tables plus the benchmark tables."""
+    ensure_database()
     existing = set(connection.introspection.table_names())
     with connection.schema_editor() as editor:
         for model in (Plain, Tracked, PlainStamped):

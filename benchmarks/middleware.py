@@ -37,6 +37,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
 
+from benchmarks.database import ensure_database  # noqa: E402
 from django_trackable.client import ClientInfo, _parse_user_agent  # noqa: E402
 from django_trackable.models import UserVisit  # noqa: E402
 
@@ -49,12 +50,7 @@ VISITS = ["django_trackable.middleware.VisitMiddleware", *PLAIN]
 
 
 def create_tables() -> None:
-    if connection.vendor == "postgresql":
-        name = connection.settings_dict["NAME"]
-        with connection._nodb_cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            if cursor.fetchone() is None:
-                cursor.execute(f'CREATE DATABASE "{name}"')
+    ensure_database()
     call_command("migrate", verbosity=0)
     UserVisit.objects.all().delete()
 

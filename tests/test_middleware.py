@@ -183,3 +183,21 @@ async def test_concurrent_asgi_requests_each_stamp_their_own_user(django_user_mo
             assert [entry["user"] for entry in product.history[1:]] == [user.pk] * 4
 
     await check()
+
+
+def test_admin_change_form_records_the_staff_user(product, django_user_model):
+    staff = django_user_model.objects.create_superuser("staff", password="pw-staff")
+    client = logged_in(staff)
+    response = client.post(
+        f"/admin/testapp/product/{product.pk}/change/",
+        {"name": "Desk", "price": "3.50", "quantity": "2", "notes": ""},
+    )
+
+    assert response.status_code == 302, response.content
+    product.refresh_from_db()
+    assert product.updated_by == staff
+    assert product.history[-1]["changes"] == {
+        "name": ["Lamp", "Desk"],
+        "price": ["0.00", "3.50"],
+        "quantity": [0, 2],
+    }

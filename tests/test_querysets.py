@@ -280,3 +280,22 @@ def test_update_on_an_unsupported_database_fails_loudly(monkeypatch):
     monkeypatch.setattr(type(connections["default"]), "vendor", "oracle")
     with pytest.raises(NotSupportedError, match="django_trackable.E005"):
         Product.objects.update(name="Desk")
+
+
+def test_update_or_create_records_the_changed_defaults(alice):
+    Product.objects.create(name="Lamp", quantity=1)
+    with acting_as(alice):
+        product, created = Product.objects.update_or_create(name="Lamp", defaults={"quantity": 4})
+
+    assert not created
+    stored = Product.objects.get(pk=product.pk)
+    assert stored.history[-1]["changes"] == {"quantity": [1, 4]}
+    assert stored.updated_by == alice
+
+
+def test_get_or_create_records_a_create_entry(alice):
+    with acting_as(alice):
+        product, created = Product.objects.get_or_create(name="Lamp", defaults={"quantity": 2})
+
+    assert created
+    assert [e["action"] for e in Product.objects.get(pk=product.pk).history] == ["create"]

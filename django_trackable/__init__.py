@@ -5,6 +5,7 @@ from __future__ import annotations
 from django_trackable.context import (
     acting_as,
     get_current_request,
+    get_current_tenant,
     get_current_user,
     tracking_disabled,
 )
@@ -15,6 +16,7 @@ __all__ = [
     "__version__",
     "acting_as",
     "get_current_request",
+    "get_current_tenant",
     "get_current_user",
     "tracking_disabled",
 ]

@@ -21,6 +21,8 @@ class TrackableConfig(AppConfig):
         checks.register(trackable_checks.check_settings, checks.Tags.compatibility)
         checks.register(trackable_checks.check_middleware, checks.Tags.compatibility)
         checks.register(trackable_checks.check_models, checks.Tags.models)
+        checks.register(trackable_checks.check_lifecycle_models, checks.Tags.models)
+        checks.register(trackable_checks.check_tenant_resolver, checks.Tags.compatibility)
         checks.register(trackable_checks.check_databases, checks.Tags.compatibility)
         checks.register(trackable_checks.check_request_metadata, checks.Tags.compatibility)
 

@@ -16,6 +16,7 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.core import checks
+from django.core.exceptions import FieldDoesNotExist
 from django.db import connections, router
 
 from django_trackable.conf import KNOWN_KEYS, SETTING_NAME
@@ -113,6 +114,7 @@ _VALIDATORS: dict[str, Callable[[Any], str | None]] = {
     "DATABASE": _is_database_alias,
     "VISIT_RETENTION": _is_optional_timedelta,
     "LOGIN_RETENTION": _is_optional_timedelta,
+    "TENANT_RESOLVER": _is_optional_str,
 }
 assert set(_VALIDATORS) == KNOWN_KEYS, "every setting needs a validator"
 
@@ -166,6 +168,216 @@ def check_middleware(**kwargs: Any) -> list[checks.CheckMessage]:
             id="django_trackable.W001",
         )
     ]
+
+
+def check_tenant_resolver(**kwargs: Any) -> list[checks.CheckMessage]:
+    """E026: ``TENANT_RESOLVER`` names a callable that can be imported."""
+    path = getattr(settings, SETTING_NAME, {})
+    path = path.get("TENANT_RESOLVER") if isinstance(path, dict) else None
+    if not isinstance(path, str) or not path:
+        return []  # unset, or E003 says what is wrong
+    from django.utils.module_loading import import_string
+
+    try:
+        resolver = import_string(path)
+    except ImportError as exc:
+        problem = f"cannot be imported ({exc})"
+    else:
+        if callable(resolver):
+            return []
+        problem = "is not callable"
+    return [
+        checks.Error(
+            f"{SETTING_NAME}['TENANT_RESOLVER'] {path!r} {problem}.",
+            hint="Give the dotted path of a function that takes the request and returns "
+            "the tenant (or None).",
+            id="django_trackable.E026",
+        )
+    ]
+
+
+def check_lifecycle_models(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """E020-E025, E027, W020: the lifecycle mixins are combined so that their promises hold."""
+    labels = None if app_configs is None else {config.label for config in app_configs}
+    messages: list[checks.CheckMessage] = []
+    for model in _lifecycle_models():
+        if labels is not None and model._meta.app_label not in labels:
+            continue
+        messages += _check_lifecycle_fields(model)
+        messages += _check_lifecycle_managers(model)
+        messages += _check_lifecycle_options(model)
+    return messages
+
+
+def _lifecycle_models() -> list[type[Any]]:
+    from django_trackable.models.lifecycle import _LifecycleModel
+
+    return [
+        model
+        for model in apps.get_models()
+        if issubclass(model, _LifecycleModel) and not model._meta.proxy
+    ]
+
+
+# The field each mixin relies on, and the role that field must have.
+_LIFECYCLE_FIELDS = (
+    ("SoftDeleteModel", "date_deleted", "deleted_at"),
+    ("OrderedModel", "position", "position"),
+)
+
+
+def _check_lifecycle_fields(model: type[Any]) -> list[checks.CheckMessage]:
+    from django_trackable import models as mixins
+
+    messages: list[checks.CheckMessage] = []
+    for mixin_name, field_name, role in _LIFECYCLE_FIELDS:
+        if not issubclass(model, getattr(mixins, mixin_name)):
+            continue
+        try:
+            field = model._meta.get_field(field_name)
+        except FieldDoesNotExist:
+            field = None
+        if getattr(field, "trackable_role", "") != role:
+            messages.append(
+                checks.Error(
+                    f"{model._meta.label}.{field_name} is not the field {mixin_name} "
+                    "relies on (it was removed or redeclared).",
+                    hint=f"Keep the mixin's {field_name!r}; to change its options, declare "
+                    "it with the mixin's field class (DeletedAtField, PositionField from "
+                    "django_trackable.models).",
+                    obj=model,
+                    id="django_trackable.E027",
+                )
+            )
+    return messages
+
+
+def _check_lifecycle_managers(model: type[Any]) -> list[checks.CheckMessage]:
+    from django_trackable.managers import LifecycleManager
+    from django_trackable.tracking import options_for
+
+    messages: list[checks.CheckMessage] = []
+    soft = "deleted_at" in options_for(model).roles
+    scoped = hasattr(model, "tenant_field")
+    default = model._default_manager
+    if not isinstance(default, LifecycleManager):
+        messages.append(
+            checks.Error(
+                f"The default manager of {model._meta.label} ({default.name!r}) is not a "
+                "LifecycleManager: deleted rows and other tenants' rows are not hidden, "
+                "and the mixins' queryset methods are missing.",
+                hint="List the lifecycle mixins before TrackableModel in the model's bases "
+                "(or use TimestampedModel), and build custom managers with "
+                "LifecycleManager.from_queryset(...) or a mixin queryset's as_manager().",
+                obj=model,
+                id="django_trackable.E020",
+            )
+        )
+    elif soft and default.deleted != "exclude":
+        messages.append(
+            checks.Warning(
+                f"The default manager of {model._meta.label} ({default.name!r}) shows "
+                "soft-deleted rows: reverse related managers, form choices and the admin "
+                "will show them too.",
+                hint="Keep 'objects' (alive rows) as the default manager; use all_objects "
+                "explicitly where deleted rows are wanted.",
+                obj=model,
+                id="django_trackable.W020",
+            )
+        )
+    base = model._base_manager
+    if isinstance(base, LifecycleManager) and (scoped or (soft and base.deleted != "include")):
+        messages.append(
+            checks.Error(
+                f"The base manager of {model._meta.label} ({base.name!r}) filters rows: "
+                "foreign keys to deleted or other tenants' rows would not resolve, and "
+                "Django's own saves and deletes would miss rows.",
+                hint="Remove Meta.base_manager_name; Django's plain base manager is right.",
+                obj=model,
+                id="django_trackable.E021",
+            )
+        )
+    return messages
+
+
+def _check_lifecycle_options(model: type[Any]) -> list[checks.CheckMessage]:
+    from django_trackable import models as mixins
+
+    messages: list[checks.CheckMessage] = []
+    if issubclass(model, mixins.StatusModel):
+        problem = _status_problem(model)
+        if problem:
+            messages.append(
+                checks.Error(
+                    f"{model._meta.label}: {problem}.",
+                    hint="STATUS_CHOICES lists every status; INITIAL_STATUS, the keys and "
+                    "targets of TRANSITIONS and ACTIVE_STATUSES must be among them.",
+                    obj=model,
+                    id="django_trackable.E022",
+                )
+            )
+    field_names = {f.name for f in model._meta.get_fields()}
+    if issubclass(model, mixins.TenantScopedModel):
+        name = model.tenant_field
+        if name not in {f.name for f in model._meta.concrete_fields}:
+            messages.append(
+                checks.Error(
+                    f"{model._meta.label}.tenant_field is {name!r}, which is not a field "
+                    "of the model.",
+                    hint="Name the model's tenant column or foreign key (default 'tenant_id').",
+                    obj=model,
+                    id="django_trackable.E023",
+                )
+            )
+    if issubclass(model, mixins.SluggedModel):
+        source = model.slug_source_field
+        if source not in field_names and not hasattr(model, source):
+            messages.append(
+                checks.Error(
+                    f"{model._meta.label}.slug_source_field is {source!r}, which is neither "
+                    "a field nor an attribute of the model.",
+                    hint="Name the field (or property) the slug is made from.",
+                    obj=model,
+                    id="django_trackable.E024",
+                )
+            )
+    if issubclass(model, mixins.OrderedModel):
+        unknown = sorted(set(model.order_group_fields) - field_names)
+        if isinstance(model.order_group_fields, str) or unknown:
+            messages.append(
+                checks.Error(
+                    f"{model._meta.label}.order_group_fields must be a sequence of field "
+                    f"names (unknown: {', '.join(unknown) or model.order_group_fields!r}).",
+                    hint="Use the names of the fields that form a group, e.g. ('board',).",
+                    obj=model,
+                    id="django_trackable.E025",
+                )
+            )
+    return messages
+
+
+def _status_problem(model: type[Any]) -> str | None:
+    from django_trackable.models.status import STATUS_MAX_LENGTH, status_values
+
+    values = status_values(model)
+    if not values:
+        return "STATUS_CHOICES is empty"
+    too_long = [v for v in values if len(v) > STATUS_MAX_LENGTH]
+    if too_long:
+        return f"status values longer than {STATUS_MAX_LENGTH} characters: {', '.join(too_long)}"
+    known = set(values)
+    named: list[Any] = []
+    if model.INITIAL_STATUS is not None:
+        named.append(model.INITIAL_STATUS)
+    for source, targets in (model.TRANSITIONS or {}).items():
+        named += [source, *targets]
+    named += list(model.ACTIVE_STATUSES or ())
+    unknown = sorted({str(getattr(v, "value", v)) for v in named} - known)
+    if unknown:
+        return f"unknown statuses {', '.join(map(repr, unknown))}"
+    return None
 
 
 def _tracked_models() -> list[type[Any]]:

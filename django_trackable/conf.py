@@ -60,6 +60,7 @@ class TrackableSettings:
     DATABASE: str | None = None
     VISIT_RETENTION: datetime.timedelta | None = datetime.timedelta(days=90)
     LOGIN_RETENTION: datetime.timedelta | None = datetime.timedelta(days=365)
+    TENANT_RESOLVER: str | None = None
 
 
 #: Setting names that take a sequence; a list in settings is stored as a tuple.

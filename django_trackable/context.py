@@ -9,6 +9,11 @@ starts: :class:`~django_trackable.middleware.CurrentUserMiddleware` stores only
 the request, and :func:`get_current_user` reads ``request.user`` on demand.
 That keeps requests that save nothing free of session and user queries, and it
 attributes users that Django REST framework authenticates inside the view.
+
+The current *tenant* (for :class:`~django_trackable.models.TenantScopedModel`)
+works the same way: ``acting_as(user, tenant=...)`` sets it explicitly;
+otherwise the ``TENANT_RESOLVER`` setting is called with the request the
+first time a tenant is needed in that request.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ __all__ = [
     "acting_as",
     "get_current_extra",
     "get_current_request",
+    "get_current_tenant",
     "get_current_user",
     "is_tracking_enabled",
     "tracking_disabled",
@@ -41,10 +47,18 @@ RESERVED_ENTRY_KEYS = frozenset({"action", "timestamp", "user", "user_repr", "ch
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
+#: ``acting_as()`` without ``tenant=``: keep the tenant of the enclosing context.
+_INHERIT: Any = object()
+#: Marks a request whose tenant is being resolved (the resolver may query).
+_RESOLVING: Any = object()
+_REQUEST_TENANT = "_trackable_tenant"
+
+
 @dataclass(frozen=True)
 class _Actor:
     user: Any
     extra: Mapping[str, Any] = field(default_factory=dict)
+    tenant: Any = _INHERIT
 
 
 _request_var: ContextVar[HttpRequest | None] = ContextVar("trackable_request", default=None)
@@ -84,6 +98,47 @@ def get_current_extra() -> Mapping[str, Any]:
     """Extra keys given to the innermost :class:`acting_as`, added to history entries."""
     actor = _actor_var.get()
     return actor.extra if actor is not None else _NO_EXTRA
+
+
+def get_current_tenant() -> Any:
+    """The current tenant (an instance or a key), or ``None`` when there is none.
+
+    An ``acting_as(..., tenant=...)`` block wins (``tenant=None`` means "no
+    tenant" inside it). Otherwise, during a request bound by
+    :class:`~django_trackable.middleware.CurrentUserMiddleware`, the
+    ``TENANT_RESOLVER`` setting is called with the request once, the first
+    time this is asked, and its answer is kept on the request. Outside both,
+    ``None``.
+    """
+    actor = _actor_var.get()
+    if actor is not None and actor.tenant is not _INHERIT:
+        return actor.tenant
+    request = _request_var.get()
+    if request is None:
+        return None
+    return _request_tenant(request)
+
+
+def _request_tenant(request: HttpRequest) -> Any:
+    cached = request.__dict__.get(_REQUEST_TENANT, _INHERIT)
+    if cached is not _INHERIT:
+        return None if cached is _RESOLVING else cached
+    from django_trackable.conf import trackable_settings
+
+    path = trackable_settings.TENANT_RESOLVER
+    if not path:
+        return None
+    from django.utils.module_loading import import_string
+
+    # A resolver that reads tenant-scoped models must not recurse into itself.
+    request.__dict__[_REQUEST_TENANT] = _RESOLVING
+    try:
+        tenant = import_string(path)(request)
+    except BaseException:
+        del request.__dict__[_REQUEST_TENANT]
+        raise
+    request.__dict__[_REQUEST_TENANT] = tenant
+    return tenant
 
 
 def is_tracking_enabled() -> bool:
@@ -157,9 +212,14 @@ class acting_as(_ContextSwitch):  # noqa: N801 - used like a function, as contex
 
         with acting_as(admin, reason="bulk fix"):
             Product.objects.filter(...).update(price=0)
+
+    ``tenant=`` sets the current tenant for tenant-scoped models (an instance
+    or a key; ``None`` for "no tenant"); without it the enclosing tenant
+    stays. The tenant is not written into history entries: each row already
+    says which tenant it belongs to.
     """
 
-    def __init__(self, user: Any, **extra: Any) -> None:
+    def __init__(self, user: Any, *, tenant: Any = _INHERIT, **extra: Any) -> None:
         super().__init__()
         clash = RESERVED_ENTRY_KEYS.intersection(extra)
         if clash:
@@ -167,15 +227,19 @@ class acting_as(_ContextSwitch):  # noqa: N801 - used like a function, as contex
                 f"acting_as() cannot set reserved history keys: {', '.join(sorted(clash))}"
             )
         self.user = user
+        self.tenant = tenant
         self.extra = extra
 
     def _copy(self) -> acting_as:
-        return acting_as(self.user, **self.extra)
+        return acting_as(self.user, tenant=self.tenant, **self.extra)
 
     def _enter(self) -> Token[Any]:
         outer = _actor_var.get()
         extra = {**outer.extra, **self.extra} if outer is not None else dict(self.extra)
-        return _actor_var.set(_Actor(self.user, MappingProxyType(extra)))
+        tenant = self.tenant
+        if tenant is _INHERIT and outer is not None:
+            tenant = outer.tenant
+        return _actor_var.set(_Actor(self.user, MappingProxyType(extra), tenant))
 
 
 class tracking_disabled(_ContextSwitch):  # noqa: N801 - used like a function

@@ -134,7 +134,7 @@ def _tracked_update_values(model: type[models.Model], kwargs: dict[str, Any]) ->
     """The stamp and history values to add to ``QuerySet.update(**kwargs)``."""
     options = tracking.options_for(model)
     roles = options.roles
-    if not roles:
+    if not options.stamped:
         return {}
     given = set(kwargs)
     sql_changes = []

@@ -77,6 +77,11 @@ class ModelOptions:
         self.update_names = frozenset(
             self.roles[role].name for role in UPDATE_ROLES if role in self.roles
         )
+        #: Whether saves stamp or record anything. Not so for a model whose only
+        #: role fields are the lifecycle mixins' bookkeeping columns
+        #: ("deleted_at", "deleted_by", "position"): never diffed, and kept as
+        #: the row has them by a plain UPDATE, like every role field.
+        self.stamped = any(role in self.roles for role in ROLES)
         self.limit: int | None = trackable_settings.HISTORY_LIMIT
 
         include = getattr(model, "track_fields", None)
@@ -292,6 +297,9 @@ def make_plan(instance: models.Model, add: bool) -> Plan:
         # would be lost.
         values = {} if add or history is None else {"history": options.keep["history"]}
         return Plan(add, values)
+
+    if not options.stamped:  # e.g. SoftDeleteModel alone: no user to resolve
+        return Plan(add, {} if add else dict(options.keep))
 
     if add:
         user = seed.resolve_user()

@@ -2,7 +2,32 @@
 
 from __future__ import annotations
 
+from django_trackable.models.metadata import MetadataModel
+from django_trackable.models.ordering import OrderedModel, OrderedQuerySet, PositionField
+from django_trackable.models.slug import SluggedModel, SlugQuerySet
+from django_trackable.models.softdelete import (
+    DeletedAtField,
+    DeletedByField,
+    SoftDeleteModel,
+    SoftDeleteQuerySet,
+    TimestampedModel,
+)
+from django_trackable.models.status import (
+    StatusModel,
+    StatusQuerySet,
+    TransitionConflict,
+    TransitionError,
+    TransitionNotAllowed,
+)
+from django_trackable.models.task import Task, TaskQuerySet, TaskStatus
+from django_trackable.models.tenant import (
+    MissingTenant,
+    TenantMismatch,
+    TenantQuerySet,
+    TenantScopedModel,
+)
 from django_trackable.models.trackable import AuditableModel, HistoryUnavailable, TrackableModel
+from django_trackable.models.uuid_pk import UUIDModel
 from django_trackable.models.visits import (
     LoginAttempt,
     LoginAttemptQuerySet,
@@ -14,10 +39,34 @@ from django_trackable.models.visits import (
 
 __all__ = [
     "AuditableModel",
+    "DeletedAtField",
+    "DeletedByField",
     "HistoryUnavailable",
     "LoginAttempt",
     "LoginAttemptQuerySet",
+    "MetadataModel",
+    "MissingTenant",
+    "OrderedModel",
+    "OrderedQuerySet",
+    "PositionField",
+    "SlugQuerySet",
+    "SluggedModel",
+    "SoftDeleteModel",
+    "SoftDeleteQuerySet",
+    "StatusModel",
+    "StatusQuerySet",
+    "Task",
+    "TaskQuerySet",
+    "TaskStatus",
+    "TenantMismatch",
+    "TenantQuerySet",
+    "TenantScopedModel",
+    "TimestampedModel",
     "TrackableModel",
+    "TransitionConflict",
+    "TransitionError",
+    "TransitionNotAllowed",
+    "UUIDModel",
     "UserDevice",
     "UserDeviceQuerySet",
     "UserVisit",

@@ -268,9 +268,8 @@ def _check_lifecycle_managers(model: type[Any]) -> list[checks.CheckMessage]:
                 f"The default manager of {model._meta.label} ({default.name!r}) is not a "
                 "LifecycleManager: deleted rows and other tenants' rows are not hidden, "
                 "and the mixins' queryset methods are missing.",
-                hint="List the lifecycle mixins before TrackableModel in the model's bases "
-                "(or use TimestampedModel), and build custom managers with "
-                "LifecycleManager.from_queryset(...) or a mixin queryset's as_manager().",
+                hint="Build custom managers with a queryset's as_manager() (derived from "
+                "TrackableQuerySet or a mixin's queryset) or LifecycleManager.from_queryset(...).",
                 obj=model,
                 id="django_trackable.E020",
             )

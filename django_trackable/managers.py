@@ -69,15 +69,6 @@ class LifecycleQuerySet(TrackableQuerySet[_M]):
         """The default scope a manager applies; here, none."""
         return self
 
-    @classmethod
-    def as_manager(cls) -> Any:
-        """A :class:`LifecycleManager` with this queryset's methods (and the mixins')."""
-        manager = LifecycleManager.from_queryset(cls)()
-        manager._built_with_as_manager = True
-        return manager
-
-    as_manager.__func__.queryset_only = True  # type: ignore[attr-defined]
-
 
 _composed: dict[tuple[type[models.Model], type[models.QuerySet[Any]]], type[Any]] = {}
 

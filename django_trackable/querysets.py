@@ -175,6 +175,22 @@ class AuditableQuerySet(_TrackedWritesQuerySet[_M]):
 class TrackableQuerySet(_TrackedWritesQuerySet[_M]):
     """The queryset of :class:`~django_trackable.models.TrackableModel`."""
 
+    @classmethod
+    def as_manager(cls) -> Any:
+        """A :class:`~django_trackable.managers.LifecycleManager` with this queryset's methods.
+
+        On a model that also uses lifecycle mixins (soft delete, tenants, ...)
+        it adds their methods and default scopes, so a custom queryset derived
+        from this one never loses them.
+        """
+        from django_trackable.managers import LifecycleManager
+
+        manager = LifecycleManager.from_queryset(cls)()
+        manager._built_with_as_manager = True
+        return manager
+
+    as_manager.__func__.queryset_only = True  # type: ignore[attr-defined]
+
     def since(
         self,
         timestamp: Timestamp | None = None,

@@ -35,12 +35,25 @@ def test_the_test_apps_models_pass_every_lifecycle_check():
 
 
 @isolate_apps("tests.testapp")
-def test_trackable_model_listed_before_a_lifecycle_mixin_is_an_error(monkeypatch):
+def test_trackable_model_listed_before_a_lifecycle_mixin_passes_the_checks(monkeypatch):
     class Backwards(TrackableModel, SoftDeleteModel):
         class Meta:
             app_label = "testapp"
 
-    assert lifecycle_ids(monkeypatch, Backwards) == ["django_trackable.E020"]
+    assert lifecycle_ids(monkeypatch, Backwards) == []
+    assert Backwards._default_manager.deleted == "exclude"
+    assert hasattr(Backwards.objects, "deleted_since")
+
+
+@isolate_apps("tests.testapp")
+def test_a_manager_from_a_plain_queryset_is_an_error(monkeypatch):
+    class PlainQueries(SoftDeleteModel):
+        objects = models.QuerySet.as_manager()
+
+        class Meta:
+            app_label = "testapp"
+
+    assert lifecycle_ids(monkeypatch, PlainQueries) == ["django_trackable.E020"]
 
 
 @isolate_apps("tests.testapp")

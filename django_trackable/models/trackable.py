@@ -19,7 +19,8 @@ from django_trackable.fields import (
     UpdatedByField,
 )
 from django_trackable.history import MASK, Entry, entries_since, entry_time, to_datetime
-from django_trackable.querysets import AuditableQuerySet, TrackableQuerySet
+from django_trackable.managers import LifecycleManager
+from django_trackable.querysets import AuditableQuerySet
 
 __all__ = ["AuditableModel", "HistoryUnavailable", "TrackableModel"]
 
@@ -98,7 +99,10 @@ class TrackableModel(_TrackedWritesModel):
     updated_by = UpdatedByField(verbose_name=_("updated by"))
     history = HistoryField(_("history"))
 
-    objects = TrackableQuerySet.as_manager()
+    # The composing manager: combined with soft delete, tenants or any other
+    # lifecycle mixin, in whatever order the bases are listed, it hides
+    # deleted rows and offers every mixin's queryset methods.
+    objects = LifecycleManager()
 
     track_fields: ClassVar[Sequence[str] | None] = None
     track_exclude: ClassVar[Sequence[str]] = ()

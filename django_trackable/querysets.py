@@ -140,8 +140,7 @@ def _tracked_update_values(model: type[models.Model], kwargs: dict[str, Any]) ->
     sql_changes = []
     for key, value in kwargs.items():
         tf = options.by_name.get(key)
-        # Fields of a parent table (multi-table inheritance) go to another UPDATE.
-        if tf is not None and tf.field.model._meta.concrete_model is model._meta.concrete_model:
+        if tf is not None and tf.in_history_table:
             sql_changes.append(SQLChange(tf.field, value, masked=tf.masked))
     seed = tracking.Seed()
     values: dict[str, Any] = {}

@@ -61,6 +61,10 @@ class TrackedField:
     field: models.Field[Any, Any]
     masked: bool
     mutable: bool
+    #: Whether the field's column is in the table that holds ``history``; only
+    #: those can have their old value read by the UPDATE that appends (under
+    #: multi-table inheritance the others live in another table).
+    in_history_table: bool = True
 
 
 class ModelOptions:
@@ -96,6 +100,7 @@ class ModelOptions:
         if include is not None:
             wanted = set(include)
             candidates = [f for f in candidates if f.name in wanted or f.attname in wanted]
+        history_table = self.history.model._meta.db_table if self.history is not None else None
         self.tracked = tuple(
             TrackedField(
                 name=f.name,
@@ -104,6 +109,7 @@ class ModelOptions:
                 masked=f.name in masked_names
                 or (matcher is not None and matcher.search(f.name) is not None),
                 mutable=f.get_internal_type() in _MUTABLE_TYPES,
+                in_history_table=history_table is None or f.model._meta.db_table == history_table,
             )
             for f in candidates
             if f.name not in exclude and f.attname not in exclude
@@ -405,7 +411,8 @@ def _diff(
         except KeyError:  # deferred and never assigned: not saved either
             continue
         if snapshot is None or tf.attname not in snapshot:
-            sql_changes.append(SQLChange(tf.field, new, masked=tf.masked))
+            if tf.in_history_table:
+                sql_changes.append(SQLChange(tf.field, new, masked=tf.masked))
             continue
         old = snapshot[tf.attname]
         if _same(tf, old, new):

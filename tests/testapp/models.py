@@ -343,3 +343,16 @@ class Step(OrderedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Place(TrackableModel):
+    """Multi-table inheritance: history lives in the parent's table."""
+
+    name = models.CharField(max_length=100)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Restaurant(Place):
+    serves_pizza = models.BooleanField(default=False)

@@ -6,7 +6,7 @@ import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.utils import timezone
@@ -24,18 +24,8 @@ __all__ = ["CurrentUserMiddleware", "VisitMiddleware"]
 logger = logging.getLogger(__name__)
 
 
-class CurrentUserMiddleware:
-    """Bind the request to the context for the duration of the view.
-
-    Sync and async capable. It does not touch ``request.user``: the user is
-    read when a tracked model is saved (see :func:`~django_trackable.context.get_current_user`),
-    so a request that saves nothing costs no extra query, and users that DRF
-    authenticates inside the view are attributed. The binding is undone when
-    the response is returned *or the view raises*.
-
-    Place it anywhere in ``MIDDLEWARE``; conventionally right after
-    ``django.contrib.auth.middleware.AuthenticationMiddleware``.
-    """
+class _SyncAndAsyncMiddleware:
+    """Runs as a coroutine when Django hands it an async ``get_response``."""
 
     sync_capable = True
     async_capable = True
@@ -48,7 +38,21 @@ class CurrentUserMiddleware:
         self.get_response: Any = get_response
         self.async_mode = iscoroutinefunction(get_response)
         if self.async_mode:
-            markcoroutinefunction(self)
+            markcoroutinefunction(cast(Any, self))
+
+
+class CurrentUserMiddleware(_SyncAndAsyncMiddleware):
+    """Bind the request to the context for the duration of the view.
+
+    Sync and async capable. It does not touch ``request.user``: the user is
+    read when a tracked model is saved (see :func:`~django_trackable.context.get_current_user`),
+    so a request that saves nothing costs no extra query, and users that DRF
+    authenticates inside the view are attributed. The binding is undone when
+    the response is returned *or the view raises*.
+
+    Place it anywhere in ``MIDDLEWARE``; conventionally right after
+    ``django.contrib.auth.middleware.AuthenticationMiddleware``.
+    """
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
@@ -75,7 +79,7 @@ def _excluded_paths(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile("|".join(f"(?:{pattern})" for pattern in patterns))
 
 
-class VisitMiddleware:
+class VisitMiddleware(_SyncAndAsyncMiddleware):
     """Record a :class:`~django_trackable.models.UserVisit` for each request.
 
     Sync and async capable. After the view has responded it stores who (read
@@ -95,19 +99,6 @@ class VisitMiddleware:
     Placed first, it records the status code the client actually receives.
     Override :meth:`should_record` or :meth:`get_user` to change what is kept.
     """
-
-    sync_capable = True
-    async_capable = True
-
-    def __init__(
-        self,
-        get_response: Callable[[HttpRequest], HttpResponseBase]
-        | Callable[[HttpRequest], Awaitable[HttpResponseBase]],
-    ) -> None:
-        self.get_response: Any = get_response
-        self.async_mode = iscoroutinefunction(get_response)
-        if self.async_mode:
-            markcoroutinefunction(self)
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:

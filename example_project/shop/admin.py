@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
+from django_trackable.admin_mixins import SoftDeleteAdminMixin
 from shop.models import Order, Product, Supplier
 
 STAMPS = ("created_at", "created_by", "updated_at", "updated_by")
@@ -45,7 +46,7 @@ class SupplierAdmin(TrackedAdmin):
 
 
 @admin.register(Product)
-class ProductAdmin(TrackedAdmin):
+class ProductAdmin(SoftDeleteAdminMixin, TrackedAdmin):
     list_display = ("name", "sku", "price", "stock", "updated_at", "updated_by")
     list_filter = ("supplier",)
     search_fields = ("name", "sku")
@@ -53,5 +54,6 @@ class ProductAdmin(TrackedAdmin):
 
 @admin.register(Order)
 class OrderAdmin(TrackedAdmin):
-    list_display = ("__str__", "status", "updated_at", "updated_by")
+    list_display = ("__str__", "status", "status_changed_at", "updated_by")
     list_filter = ("status",)
+    readonly_fields = (*TrackedAdmin.readonly_fields, "status", "status_changed_at")

@@ -15,7 +15,7 @@ def recent_changes(request: HttpRequest) -> HttpResponse:
     since = timezone.now() - datetime.timedelta(days=1)
     rows = []
     for model in (Supplier, Product, Order):
-        for obj in model.objects.since(since).select_related("updated_by"):
+        for obj in model.objects.since(since, deleted=True).select_related("updated_by"):
             for entry in obj.history_since(since):
                 rows.append((entry["timestamp"], model._meta.verbose_name, obj, entry))
     rows.sort(key=lambda row: row[0], reverse=True)

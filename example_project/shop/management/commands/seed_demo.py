@@ -27,7 +27,7 @@ class Command(BaseCommand):
             admin = User.objects.filter(email=ADMIN_EMAIL).first()
             if admin is None:
                 admin = User.objects.create_superuser(ADMIN_EMAIL, ADMIN_PASSWORD)
-            if not Product.objects.exists():
+            if not Product.all_objects.exists():
                 self._seed(admin, User)
         if seed_activity():
             self.stdout.write("Sample visits, logins and devices recorded, with locations.")
@@ -62,9 +62,9 @@ class Command(BaseCommand):
         with acting_as(bob):
             acme.api_key = "sk-live-demo-456"  # recorded as "***" → "***"
             acme.save()
-            order = Order.objects.get()
-            order.status = Order.Status.PAID
-            order.save()
+            Order.objects.get().transition_to(Order.Status.PAID)  # checked, one UPDATE
         with acting_as(admin, reason="restock"):
             # One UPDATE: stamps and one entry per row, old values read in SQL.
             Product.objects.filter(stock__lt=20).update(stock=F("stock") + 50)
+            # Soft delete: hidden from Product.objects, restorable from the admin.
+            Product.objects.filter(sku="NOTE-1").delete()

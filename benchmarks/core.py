@@ -54,6 +54,8 @@ def create_tables() -> None:
         for model in (Plain, Tracked, PlainStamped):
             if model._meta.db_table in existing:
                 editor.delete_model(model)
+    # Migrated apps first: the benchmark tables have foreign keys to auth_user.
+    call_command("migrate", verbosity=0)
     call_command("migrate", run_syncdb=True, verbosity=0)
 
 

@@ -366,6 +366,21 @@ def test_history_limit_keeps_newest_entries(settings):
     assert product.history == stored
 
 
+def test_row_far_over_a_new_limit_is_trimmed_by_its_next_save(settings):
+    product = Product.objects.create(name="v0")
+    entry = reload(product).history[0]
+    Product.objects.filter(pk=product.pk).update(history=[entry] * 50)
+    settings.TRACKABLE = {"HISTORY_LIMIT": 3}
+    product = reload(product)
+    product.name = "v1"
+    product.save()
+
+    stored = reload(product).history
+    assert len(stored) == 3
+    assert stored[-1]["changes"] == {"name": ["v0", "v1"]}
+    assert product.history == stored
+
+
 def test_history_limit_applies_on_update_and_update_query(settings):
     settings.TRACKABLE = {"HISTORY_LIMIT": 2}
     product = Product.objects.create(name="v0")

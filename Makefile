@@ -6,10 +6,15 @@ VENV ?= .venv
 DJANGO ?= Django>=5.2,<5.3
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# The peer libraries of `make bench-peers` get a virtualenv of their own.
+PEERS_VENV ?= .venv-peers
+PEERS_BIN := $(PEERS_VENV)/bin
+PEERS_INSTALLED := $(PEERS_VENV)/.installed
+BENCH_ARGS ?=
 DEMO_ADDR ?= 127.0.0.1:8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-postgres lint format typecheck docs check-migrations bench clean install
+.PHONY: demo test test-postgres lint format typecheck docs check-migrations bench bench-peers clean install
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +23,13 @@ $(INSTALLED): pyproject.toml
 	@touch $(INSTALLED)
 
 install: $(INSTALLED)
+
+$(PEERS_INSTALLED): pyproject.toml benchmarks/requirements-peers.txt
+	$(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_BIN)/python -m pip install --quiet --upgrade pip
+	$(PEERS_BIN)/python -m pip install --quiet -e . "$(DJANGO)"
+	$(PEERS_BIN)/python -m pip install --quiet -r benchmarks/requirements-peers.txt "$(DJANGO)"
+	@touch $(PEERS_INSTALLED)
 
 ## make demo: migrate the example site (SQLite), add sample data, serve it.
 demo: $(INSTALLED)
@@ -51,7 +63,12 @@ check-migrations: $(INSTALLED)
 	$(BIN)/python -m django makemigrations --check --dry-run --settings=tests.settings --pythonpath=.
 
 bench: $(INSTALLED)
-	$(BIN)/python -m benchmarks.core
+	$(BIN)/python -m benchmarks.core $(BENCH_ARGS)
+
+## make bench-peers: the same operations on django-simple-history, django-auditlog and
+## django-pghistory (PostgreSQL only), installed in their own virtualenv.
+bench-peers: $(PEERS_INSTALLED)
+	$(PEERS_BIN)/python -m benchmarks.peers $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .site .coverage example_project/db.sqlite3
+	rm -rf $(VENV) $(PEERS_VENV) .site .coverage example_project/db.sqlite3

@@ -131,17 +131,24 @@ def op_load(rows: int) -> Operation:
     return (f"load {rows:,} rows", setup, run, 1)
 
 
-def measure(operation: Operation, rounds: int) -> dict[str, Any]:
-    name, setup, run, per_run = operation
-    samples: dict[Any, list[float]] = {model: [] for model in MODELS}
+def sample(
+    operation: Operation, rounds: int, models: tuple[Any, ...] = MODELS
+) -> tuple[dict[Any, float], dict[Any, float]]:
+    """Median seconds and queries per operation of each model, in interleaved rounds.
+
+    Shared with ``benchmarks.peers``, so other libraries are measured the same way.
+    """
+    _name, setup, run, per_run = operation
+    samples: dict[Any, list[float]] = {model: [] for model in models}
     queries: dict[Any, float] = {}
     states = {}
-    for model in MODELS:
+    for model in models:
         with transaction.atomic():
             states[model] = setup(model)
     for round_ in range(rounds):
         # Rotate the order so no model always runs first (warm caches, GC).
-        order = MODELS[round_ % 3 :] + MODELS[: round_ % 3]
+        shift = round_ % len(models)
+        order = models[shift:] + models[:shift]
         for model in order:
             with transaction.atomic():
                 sid = transaction.savepoint()
@@ -158,9 +165,13 @@ def measure(operation: Operation, rounds: int) -> dict[str, Any]:
                 # Undo, so every round starts from the same rows and histories.
                 transaction.savepoint_rollback(sid)
             _refresh(states[model])
-    medians = {model: statistics.median(samples[model]) for model in MODELS}
+    return {model: statistics.median(samples[model]) for model in models}, queries
+
+
+def measure(operation: Operation, rounds: int) -> dict[str, Any]:
+    medians, queries = sample(operation, rounds)
     return {
-        "operation": name,
+        "operation": operation[0],
         "us": {model.__name__: medians[model] * 1e6 for model in MODELS},
         "ratio": medians[Tracked] / medians[Plain],
         "ratio_same_columns": medians[Tracked] / medians[PlainStamped],
@@ -173,6 +184,13 @@ def _refresh(state: Any) -> None:
         obj.refresh_from_db()
 
 
+def describe_database() -> str:
+    if connection.vendor == "sqlite":
+        return f"SQLite {connection.Database.sqlite_version}"
+    version = connection.pg_version
+    return f"PostgreSQL {version // 10000}.{version % 100}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=9)
@@ -183,13 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     user_model = django.apps.apps.get_model("auth", "User")
     user, _ = user_model.objects.get_or_create(username="bench")
 
-    if connection.vendor == "sqlite":
-        database = f"SQLite {connection.Database.sqlite_version}"
-    else:
-        version = connection.pg_version
-        database = f"PostgreSQL {version // 10000}.{version % 100}"
     print(
-        f"django_trackable core benchmark: {database}, Django {django.get_version()}, "
+        f"django_trackable core benchmark: {describe_database()}, Django {django.get_version()}, "
         f"Python {sys.version.split()[0]}, {args.rounds} rounds (median per operation)"
     )
     header = (

@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import close_old_connections, connection
 
 from django_trackable import acting_as
 from tests.testapp.models import Product
+from tests.threads import run_in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,23 +18,12 @@ SAVES = 50
 
 def run_threads(target):
     barrier = threading.Barrier(THREADS)
-    errors = []
 
-    def wrapper(index):
-        try:
-            barrier.wait()
-            target(index)
-        except Exception as exc:  # surfaced by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
+    def start_together(index):
+        barrier.wait()
+        target(index)
 
-    threads = [threading.Thread(target=wrapper, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    close_old_connections()
+    errors = run_in_threads(start_together, [(i,) for i in range(THREADS)])
     assert errors == []
 
 

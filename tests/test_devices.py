@@ -5,12 +5,12 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connections
 from django.test import Client
 
 from django_trackable.models import UserDevice
 from django_trackable.signals import new_device_login
 from tests.geoip import LONDON, write_city_database
+from tests.threads import run_in_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -153,23 +153,13 @@ def test_a_deleted_users_devices_stay_without_a_user(alice, client):
 @pytest.mark.django_db(transaction=True)
 def test_simultaneous_first_logins_from_one_client_signal_once(alice, new_devices):
     barrier = threading.Barrier(3)
-    errors = []
 
     def log_in():
-        try:
-            client = Client()
-            barrier.wait()
-            assert sign_in(client, "alice", "pw-alice").content == b"yes"
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        client = Client()
+        barrier.wait()
+        assert sign_in(client, "alice", "pw-alice").content == b"yes"
 
-    threads = [threading.Thread(target=log_in) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = run_in_threads(log_in, [(), (), ()])
 
     assert errors == []
     assert UserDevice.objects.get().login_count == 3

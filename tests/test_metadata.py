@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import NotSupportedError, close_old_connections, connection
+from django.db import NotSupportedError
 
 from django_trackable import acting_as
 from tests.testapp.models import Profile
+from tests.threads import run_in_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -97,25 +98,14 @@ def test_keys_with_quotes_and_unicode_are_written_as_given():
 def test_concurrent_writers_of_different_keys_all_win():
     profile = Profile.objects.create(name="p")
     barrier = threading.Barrier(6)
-    errors = []
 
     def writer(index):
         mine = Profile.objects.get(pk=profile.pk)
-        try:
-            barrier.wait()
-            for round_ in range(5):
-                mine.set_meta(f"k{index}.r{round_}", index, save=True)
-        except Exception as exc:  # surfaced by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
+        barrier.wait()
+        for round_ in range(5):
+            mine.set_meta(f"k{index}.r{round_}", index, save=True)
 
-    threads = [threading.Thread(target=writer, args=(i,)) for i in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    close_old_connections()
+    errors = run_in_threads(writer, [(i,) for i in range(6)])
 
     assert errors == []
     stored = Profile.objects.get(pk=profile.pk).metadata

@@ -8,13 +8,13 @@ import threading
 import httpx
 import pytest
 from django.core.asgi import get_asgi_application
-from django.db import connection
 from django.test import Client, RequestFactory
 from rest_framework.authtoken.models import Token
 
 from django_trackable.context import get_current_request, get_current_user
 from django_trackable.middleware import CurrentUserMiddleware
 from tests.testapp.models import Product
+from tests.threads import run_in_threads
 
 
 @pytest.fixture
@@ -116,22 +116,13 @@ def test_concurrent_requests_in_threads_each_stamp_their_own_user(django_user_mo
     failures = []
 
     def work(index):
-        try:
-            barrier.wait()
-            for round_ in range(5):
-                response = clients[index].get(
-                    f"/products/{products[index].pk}/rename/?name=r{round_}"
-                )
-                if response.status_code != 200:
-                    failures.append(response.status_code)
-        finally:
-            connection.close()
+        barrier.wait()
+        for round_ in range(5):
+            response = clients[index].get(f"/products/{products[index].pk}/rename/?name=r{round_}")
+            if response.status_code != 200:
+                failures.append(response.status_code)
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(users))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    failures += run_in_threads(work, [(i,) for i in range(len(users))])
 
     assert failures == []
     for user, product in zip(users, products, strict=True):

@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from django_trackable import acting_as
 from tests.testapp.models import Board, Card, Step
+from tests.threads import run_in_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -186,25 +187,14 @@ def test_concurrent_inserts_and_moves_keep_positions_contiguous():
     for title in "abcd":
         Card.objects.create(board=board, title=title)
     barrier = threading.Barrier(4)
-    errors = []
 
     def worker(index):
-        try:
-            barrier.wait()
-            for round_ in range(5):
-                Card.objects.create(board=board, title=f"{index}-{round_}")
-                Card.objects.filter(board=board).order_by("?").first().move_to(round_)
-        except Exception as exc:  # surfaced by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
+        barrier.wait()
+        for round_ in range(5):
+            Card.objects.create(board=board, title=f"{index}-{round_}")
+            Card.objects.filter(board=board).order_by("?").first().move_to(round_)
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    close_old_connections()
+    errors = run_in_threads(worker, [(i,) for i in range(4)])
 
     assert errors == []
     assert positions(board) == list(range(24))

@@ -6,9 +6,10 @@ import threading
 import uuid
 
 import pytest
-from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db import IntegrityError, transaction
 
 from tests.testapp.models import Page, Token
+from tests.threads import run_in_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -97,22 +98,12 @@ def test_two_racing_saves_of_the_same_source_both_succeed_with_distinct_slugs(mo
         return slug
 
     monkeypatch.setattr(Page, "_free_slug", free_slug_after_both_looked)
-    saved, errors = [], []
+    saved = []
 
     def writer():
-        try:
-            saved.append(Page.objects.create(title="Same Title"))
-        except Exception as exc:  # surfaced by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
+        saved.append(Page.objects.create(title="Same Title"))
 
-    threads = [threading.Thread(target=writer) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    close_old_connections()
+    errors = run_in_threads(writer, [(), ()])
 
     assert errors == []
     assert sorted(page.slug for page in saved) == ["same-title", "same-title-2"]

@@ -8,11 +8,11 @@ import threading
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
-from django.db import close_old_connections, connection
 
 from django_trackable import acting_as
 from django_trackable.models import TransitionConflict, TransitionNotAllowed
 from tests.testapp.models import Order, OrderStatus, Ticket
+from tests.threads import run_in_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -199,21 +199,14 @@ def test_two_threads_racing_transition_to_leave_one_winner_and_one_conflict():
 
     def worker(target):
         mine = Order.objects.get(pk=order.pk)
+        barrier.wait()
         try:
-            barrier.wait()
             mine.transition_to(target)
             outcomes.append(("won", target))
         except TransitionConflict as exc:
             outcomes.append(("lost", exc))
-        finally:
-            connection.close()
 
-    threads = [threading.Thread(target=worker, args=(target,)) for target in ("paid", "cancelled")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    close_old_connections()
+    run_in_threads(worker, [("paid",), ("cancelled",)])
 
     assert sorted(kind for kind, _ in outcomes) == ["lost", "won"]
     (winner,) = [target for kind, target in outcomes if kind == "won"]

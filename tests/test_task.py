@@ -7,10 +7,10 @@ import threading
 
 import pytest
 import time_machine
-from django.db import close_old_connections, connection
 
 from django_trackable.models import TaskStatus, TransitionNotAllowed
 from tests.testapp.models import Chore, Job
+from tests.threads import run_in_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -117,29 +117,18 @@ def test_four_workers_claiming_200_tasks_process_each_exactly_once(model):
     model.objects.bulk_create([model(name=f"t{i}") for i in range(200)])
     barrier = threading.Barrier(4)
     processed = [[] for _ in range(4)]
-    errors = []
 
     def worker(index):
-        try:
-            barrier.wait()
-            while True:
-                tasks = model.objects.claim(limit=3)
-                if not tasks:
-                    break
-                for task in tasks:
-                    processed[index].append(task.pk)
-                    task.complete_processing()
-        except Exception as exc:  # surfaced by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
+        barrier.wait()
+        while True:
+            tasks = model.objects.claim(limit=3)
+            if not tasks:
+                break
+            for task in tasks:
+                processed[index].append(task.pk)
+                task.complete_processing()
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    close_old_connections()
+    errors = run_in_threads(worker, [(i,) for i in range(4)])
 
     assert errors == []
     every = [pk for mine in processed for pk in mine]

@@ -102,6 +102,10 @@ class AppendEntry:
         self.entry = entry
         self.limit = limit
 
+    def as_expression(self, field_name: str) -> Any:
+        """The same append as a resolvable expression (``bulk_update()`` needs one)."""
+        return HistoryAppend(field_name, self.entry, (), self.limit)
+
     def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> _SQL:
         column = connection.ops.quote_name(self.column)
         if connection.vendor == "postgresql":
@@ -407,6 +411,10 @@ class Unreturned:
     def __init__(self, expression: Any) -> None:
         self.expression = expression
 
+    def as_expression(self, field_name: str) -> Any:
+        """The wrapped expression, for callers that resolve it themselves."""
+        return self.expression
+
     def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> _SQL:
         resolved = self.expression.resolve_expression(
             compiler.query, allow_joins=False, for_save=True
@@ -420,6 +428,10 @@ class KeepColumn:
 
     def __init__(self, column: str) -> None:
         self.column = column
+
+    def as_expression(self, field_name: str) -> Any:
+        """``F(field_name)``: the same "leave it as it is" as a resolvable expression."""
+        return models.F(field_name)
 
     def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> _SQL:
         return connection.ops.quote_name(self.column), []

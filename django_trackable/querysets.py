@@ -12,13 +12,10 @@ from django.db import models
 from django_trackable import tracking
 from django_trackable.context import get_current_extra, is_tracking_enabled
 from django_trackable.expressions import (
-    AppendEntry,
     HistoryAppend,
     HistoryHasUser,
     IfChanged,
-    KeepColumn,
     SQLChange,
-    Unreturned,
 )
 from django_trackable.history import build_entry, to_datetime
 
@@ -116,17 +113,11 @@ def _apply_plan(
         if field is None or role not in plan.values:
             continue
         value = plan.values[role]
-        if isinstance(value, KeepColumn):
-            value = models.F(field.name)
-        elif isinstance(value, Unreturned):
-            value = value.expression
-        elif isinstance(value, AppendEntry):
-            value = HistoryAppend(field.name, value.entry, (), value.limit)
-        else:  # a plain new stamp value stays on the instance
+        if not isinstance(value, tracking.SQL_VALUES):  # a new stamp stays on the instance
             obj.__dict__[field.attname] = value
             continue
         restore[field.attname] = obj.__dict__.get(field.attname, _ABSENT)
-        obj.__dict__[field.attname] = value
+        obj.__dict__[field.attname] = value.as_expression(field.name)
     return restore
 
 

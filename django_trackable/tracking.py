@@ -44,8 +44,9 @@ ROLES = ("created_at", "updated_at", "created_by", "updated_by", "history")
 UPDATE_ROLES = ("updated_at", "updated_by", "history")
 
 _MUTABLE_TYPES = frozenset({"JSONField", "ArrayField", "HStoreField"})
-#: Values a stamp's pre_save() hands to the UPDATE compiler as SQL, not as a value.
-_SQL_VALUES = (KeepColumn, Unreturned, AppendEntry)
+#: Values a stamp's pre_save() hands to the UPDATE compiler as SQL, not as a
+#: value; each has ``as_expression(field_name)`` for callers that need one.
+SQL_VALUES = (KeepColumn, Unreturned, AppendEntry)
 _UNSET: Any = object()
 
 
@@ -246,7 +247,7 @@ def field_pre_save(field: _StampMixin, instance: models.Model, add: bool) -> Any
         value = plan.values[role]
     except KeyError:
         return getattr(instance, model_field.attname)
-    if type(value) in _SQL_VALUES:
+    if type(value) in SQL_VALUES:
         return value
     if role == "created_by" or role == "updated_by":
         instance.__dict__[model_field.attname] = value

@@ -19,7 +19,7 @@ from django.core import checks
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connections, router
 
-from django_trackable.conf import KNOWN_KEYS, SETTING_NAME
+from django_trackable.conf import KNOWN_KEYS, SETTING_NAME, trackable_settings
 from django_trackable.expressions import SUPPORTED_VENDORS
 
 _MIDDLEWARE = "django_trackable.middleware.CurrentUserMiddleware"
@@ -461,7 +461,6 @@ _AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
 
 def check_request_metadata(**kwargs: Any) -> list[checks.CheckMessage]:
     """E030-E032 (tasks), W030-W032 (GeoIP database), W033 (visits without users)."""
-    from django_trackable.conf import trackable_settings
 
     if _VALIDATORS["TASK_BACKEND"](trackable_settings.TASK_BACKEND) or _VALIDATORS["GEOIP_PATH"](
         trackable_settings.GEOIP_PATH
@@ -471,7 +470,6 @@ def check_request_metadata(**kwargs: Any) -> list[checks.CheckMessage]:
 
 
 def _check_task_backend() -> list[checks.CheckMessage]:
-    from django_trackable.conf import trackable_settings
 
     alias = trackable_settings.TASK_BACKEND
     if not alias:
@@ -556,7 +554,6 @@ def _check_geoip() -> list[checks.CheckMessage]:
 
 
 def _check_visit_middleware() -> list[checks.CheckMessage]:
-    from django_trackable.conf import trackable_settings
 
     middleware = getattr(settings, "MIDDLEWARE", None) or ()
     if (

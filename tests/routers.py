@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-_MODELS = {"uservisit", "loginattempt", "userdevice"}
+_MODELS = {"uservisit", "loginattempt", "userdevice", "auditlog"}
 
 
 def _is_request_metadata(app_label: str, model_name: str | None) -> bool:

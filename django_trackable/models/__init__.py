@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django_trackable.models.audit import AuditLog, AuditLogQuerySet
 from django_trackable.models.metadata import MetadataModel
 from django_trackable.models.ordering import OrderedModel, OrderedQuerySet, PositionField
 from django_trackable.models.slug import SluggedModel, SlugQuerySet
@@ -38,6 +39,8 @@ from django_trackable.models.visits import (
 )
 
 __all__ = [
+    "AuditLog",
+    "AuditLogQuerySet",
     "AuditableModel",
     "DeletedAtField",
     "DeletedByField",

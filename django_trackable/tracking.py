@@ -11,8 +11,10 @@ UPDATE. Bulk operations in :mod:`django_trackable.querysets` use the same plan.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -203,6 +205,34 @@ def remember(instance: models.Model, only: Iterable[str] | None = None) -> None:
 
 # --- save plans --------------------------------------------------------------
 
+#: The action (and extra keys) of update entries written inside :func:`recording_as`.
+_action_var: ContextVar[tuple[str, Mapping[str, Any]] | None] = ContextVar(
+    "trackable_action", default=None
+)
+
+
+@contextlib.contextmanager
+def recording_as(action: str, **extra: Any) -> Iterator[None]:
+    """Inside the block, saves record ``action`` (e.g. ``"revert"``) instead of ``"update"``.
+
+    ``extra`` keys are added to those entries (after ``acting_as()``'s).
+    """
+    token = _action_var.set((action, extra))
+    try:
+        yield
+    finally:
+        _action_var.reset(token)
+
+
+def _update_action() -> tuple[str, Mapping[str, Any]]:
+    """The action and extra keys of the next update entry."""
+    override = _action_var.get()
+    extra = get_current_extra()
+    if override is None:
+        return "update", extra
+    action, more = override
+    return action, {**extra, **more}
+
 
 @dataclass
 class Seed:
@@ -350,7 +380,8 @@ def make_plan(instance: models.Model, add: bool) -> Plan:
 
     user = seed.resolve_user()
     user_pk = user_pk_for(roles.get("updated_by"), user)
-    entry = build_entry("update", seed.now, user, known, get_current_extra())
+    action, extra = _update_action()
+    entry = build_entry(action, seed.now, user, known, extra)
     if sql_changes:
         append: Any = Unreturned(HistoryAppend(history.name, entry, sql_changes, options.limit))
     else:

@@ -167,6 +167,35 @@ class TrackableModel(_TrackedWritesModel):
         copy._state.db = self._state.db
         return copy
 
+    def revert_to(self, when: datetime.datetime | datetime.date | float | str) -> list[str]:
+        """Write back the values this row had at ``when``; the entry's action is ``revert``.
+
+        One UPDATE, like any save, of the tracked fields that differ (masked
+        fields are left as they are: their history holds no values). The entry
+        carries ``reverted_to``, the moment reverted to. Returns the names of
+        the fields written. Raises :class:`HistoryUnavailable` when the history
+        does not reach back to ``when`` or the row did not exist yet.
+        """
+        moment = to_datetime(when)
+        past = self.as_of(moment)
+        if past is None:
+            raise HistoryUnavailable(f"{self._meta.label} {self.pk} did not exist at {moment}")
+        options = tracking.options_for(type(self))
+        changed = []
+        for tf in options.tracked:
+            if tf.masked:
+                continue
+            value = getattr(past, tf.attname)
+            if getattr(self, tf.attname) != value:
+                setattr(self, tf.attname, value)
+                changed.append(tf.name)
+        if changed:
+            with tracking.recording_as("revert", reverted_to=moment.isoformat()):
+                self.save(update_fields=changed)
+        return changed
+
+    revert_to.alters_data = True  # type: ignore[attr-defined]
+
 
 def _from_json(field: models.Field[Any, Any], value: Any) -> Any:
     """A history value back as the field's Python value."""

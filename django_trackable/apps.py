@@ -15,8 +15,8 @@ class TrackableConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in, user_login_failed
 
+        from django_trackable import audit, receivers
         from django_trackable import checks as trackable_checks
-        from django_trackable import receivers
 
         checks.register(trackable_checks.check_settings, checks.Tags.compatibility)
         checks.register(trackable_checks.check_middleware, checks.Tags.compatibility)
@@ -26,6 +26,7 @@ class TrackableConfig(AppConfig):
         checks.register(trackable_checks.check_databases, checks.Tags.compatibility)
         checks.register(trackable_checks.check_request_metadata, checks.Tags.compatibility)
 
+        audit.connect_receivers()
         user_logged_in.connect(
             receivers.record_login, dispatch_uid="django_trackable.receivers.record_login"
         )

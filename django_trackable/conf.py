@@ -104,6 +104,10 @@ trackable_settings = cast(TrackableSettings, _LazySettings())
 def _reload(*, setting: str, **kwargs: Any) -> None:
     if setting == SETTING_NAME:
         get_settings.cache_clear()
-        from django_trackable import tracking
+        from django.apps import apps
+
+        from django_trackable import audit, tracking
 
         tracking.clear_model_options()
+        if apps.ready:
+            audit.connect_receivers()

@@ -95,16 +95,18 @@ class AppendEntry:
     resolve, and (see :class:`Unreturned`) nothing for Django 6 to read back.
     """
 
-    __slots__ = ("column", "entry", "limit")
+    __slots__ = ("column", "entry", "limit", "target")
 
-    def __init__(self, column: str, entry: Entry, limit: int | None) -> None:
+    def __init__(self, column: str, entry: Entry, limit: int | None, target: Any = None) -> None:
         self.column = column
         self.entry = entry
         self.limit = limit
+        #: What the row is (an :class:`~django_trackable.audit.AuditTarget`), for the audit log.
+        self.target = target
 
     def as_expression(self, field_name: str) -> Any:
         """The same append as a resolvable expression (``bulk_update()`` needs one)."""
-        return HistoryAppend(field_name, self.entry, (), self.limit)
+        return HistoryAppend(field_name, self.entry, (), self.limit, target=self.target)
 
     def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> _SQL:
         column = connection.ops.quote_name(self.column)
@@ -292,12 +294,16 @@ class HistoryAppend(Expression):
         entry: Entry,
         sql_changes: Sequence[SQLChange] = (),
         limit: int | None = None,
+        *,
+        target: Any = None,
     ) -> None:
         super().__init__()
         self.field_name = field_name
         self.entry = entry
         self.sql_changes = list(sql_changes)
         self.limit = limit
+        #: What the rows are (an :class:`~django_trackable.audit.AuditTarget`), for the audit log.
+        self.target = target
         self.history: Any = models.F(field_name)
         self.olds: list[Any] = [models.F(c.field.name) for c in self.sql_changes]
         self.news: list[Any] = [c.new for c in self.sql_changes]

@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db import models
+from django.db import models, transaction
 
-from django_trackable import tracking
+from django_trackable import audit, statements, tracking
 from django_trackable.context import get_current_extra, is_tracking_enabled
 from django_trackable.expressions import (
     HistoryAppend,
@@ -30,7 +30,22 @@ _M = TypeVar("_M", bound=models.Model)
 
 
 class _TrackedWritesQuerySet(models.QuerySet[_M]):
-    """``update()``, ``bulk_create()`` and ``bulk_update()`` that stamp and record."""
+    """``update()``, ``bulk_create()`` and ``bulk_update()`` that stamp and record.
+
+    Its UPDATEs and INSERTs are tracked statements
+    (:mod:`django_trackable.statements`), which also write the audit log.
+    """
+
+    def __init__(
+        self,
+        model: type[_M] | None = None,
+        query: Any = None,
+        using: str | None = None,
+        hints: dict[str, Any] | None = None,
+    ) -> None:
+        if query is None:
+            query = statements.TrackedQuery(model)
+        super().__init__(model, query, using, hints)
 
     def update(self, **kwargs: Any) -> int:
         """Update rows in one statement, stamping and appending an entry to each changed row.
@@ -45,6 +60,16 @@ class _TrackedWritesQuerySet(models.QuerySet[_M]):
 
     update.alters_data = True  # type: ignore[attr-defined]
 
+    def delete(self) -> tuple[int, dict[str, int]]:
+        """Django's delete; with the audit log on, each row logged with its last values."""
+        if not tracking.options_for(self.model).audit_possible:
+            return super().delete()
+        with audit.collecting_deletes(self.db):
+            return super().delete()
+
+    delete.alters_data = True  # type: ignore[attr-defined]
+    delete.queryset_only = True  # type: ignore[attr-defined]
+
     def bulk_create(self, objs: Iterable[_M], *args: Any, **kwargs: Any) -> list[_M]:
         """Insert like Django's ``bulk_create()``, with stamps and a create entry per row."""
         objs = list(objs)
@@ -53,7 +78,12 @@ class _TrackedWritesQuerySet(models.QuerySet[_M]):
             tracking.begin_write(obj, seed)
         saved = False
         try:
-            result = super().bulk_create(objs, *args, **kwargs)
+            if tracking.options_for(self.model).audit_possible:
+                # The audit rows of every batch in one statement, in this transaction.
+                with transaction.atomic(using=self.db, savepoint=False), audit.deferred(self.db):
+                    result = super().bulk_create(objs, *args, **kwargs)
+            else:
+                result = super().bulk_create(objs, *args, **kwargs)
             saved = True
         finally:
             for obj in objs:
@@ -61,6 +91,33 @@ class _TrackedWritesQuerySet(models.QuerySet[_M]):
         return result
 
     bulk_create.alters_data = True  # type: ignore[attr-defined]
+
+    def _insert(
+        self,
+        objs: Any,
+        fields: Any,
+        returning_fields: Any = None,
+        raw: bool = False,
+        using: str | None = None,
+        on_conflict: Any = None,
+        update_fields: Any = None,
+        unique_fields: Any = None,
+    ) -> Any:
+        self._for_write = True
+        return statements.insert(
+            self.model,
+            objs,
+            fields,
+            using=using or self.db,
+            returning_fields=returning_fields,
+            raw=raw,
+            on_conflict=on_conflict,
+            update_fields=update_fields,
+            unique_fields=unique_fields,
+        )
+
+    _insert.alters_data = True  # type: ignore[attr-defined]
+    _insert.queryset_only = False  # type: ignore[attr-defined]
 
     def bulk_update(
         self, objs: Iterable[_M], fields: Iterable[str], batch_size: int | None = None
@@ -146,7 +203,10 @@ def _tracked_update_values(model: type[models.Model], kwargs: dict[str, Any]) ->
         user = seed.resolve_user()
         user_pk = tracking.user_pk_for(roles.get("updated_by"), user)
         entry = build_entry("update", seed.now, user, {}, get_current_extra())
-        values[history.name] = HistoryAppend(history.name, entry, sql_changes, options.limit)
+        target = tracking.AuditTarget(model) if options.audit_possible else None
+        values[history.name] = HistoryAppend(
+            history.name, entry, sql_changes, options.limit, target=target
+        )
         for role, value in (("updated_at", seed.now), ("updated_by", user_pk)):
             if role in roles:
                 values[roles[role].name] = IfChanged(roles[role], value, sql_changes)

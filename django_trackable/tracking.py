@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 from collections.abc import Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -31,7 +32,14 @@ from django_trackable.expressions import (
     SQLChange,
     Unreturned,
 )
-from django_trackable.history import MASK, Entry, build_entry, masked_name_matcher, to_json
+from django_trackable.history import (
+    MASK,
+    Entry,
+    build_entry,
+    masked_name_matcher,
+    to_json,
+    user_repr,
+)
 
 if TYPE_CHECKING:
     from django_trackable.fields import _StampMixin
@@ -74,6 +82,7 @@ class ModelOptions:
     """How one model is tracked, worked out once from its fields and class attributes."""
 
     def __init__(self, model: type[models.Model]) -> None:
+        self.model = model
         meta = model._meta
         self.roles: dict[str, models.Field[Any, Any]] = {}
         for f in meta.concrete_fields:
@@ -90,6 +99,11 @@ class ModelOptions:
         #: the row has them by a plain UPDATE, like every role field.
         self.stamped = any(role in self.roles for role in ROLES)
         self.limit: int | None = trackable_settings.HISTORY_LIMIT
+        track_audit_log = getattr(model, "track_audit_log", None)
+        #: Whether this model's entries also go to the AuditLog table.
+        self.audit = self.history is not None and bool(
+            trackable_settings.AUDIT_LOG if track_audit_log is None else track_audit_log
+        )
 
         include = getattr(model, "track_fields", None)
         exclude = set(getattr(model, "track_exclude", ()) or ())
@@ -127,6 +141,51 @@ class ModelOptions:
         self.remembered = tuple((tf.name, tf.attname, tf.mutable) for tf in self.tracked) + tuple(
             (f.name, f.attname, False) for f in self.roles.values() if f is not self.history
         )
+
+    @functools.cached_property
+    def audit_possible(self) -> bool:
+        """Whether writes to this model's history column may be audited: by this model,
+        or by a multi-table child that shares the column."""
+        if self.audit:
+            return True
+        if self.history is None:
+            return False
+        from django.apps import apps
+
+        return any(
+            options_for(m).audit
+            for m in apps.get_models()
+            if m is not self.model and options_for(m).history is self.history
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AuditTarget:
+    """The object an append is about, for its AuditLog row (see :mod:`django_trackable.audit`)."""
+
+    model: type[models.Model]
+    pk: Any = None
+    repr: str = ""
+
+
+#: Longest ``target_repr`` kept.
+REPR_LENGTH = 255
+
+
+def audit_target(instance: models.Model) -> AuditTarget:
+    """``instance`` as an :class:`AuditTarget` (its ``str()``, when its model defines one)."""
+    return AuditTarget(type(instance), instance.pk, instance_repr(instance))
+
+
+def instance_repr(instance: models.Model) -> str:
+    """``str(instance)`` for the audit log; empty for Django's default ``__str__``.
+
+    The default shows the primary key, which an INSERT has not assigned yet;
+    readers show "<model> <pk>" for an empty text anyway.
+    """
+    if type(instance).__str__ is models.Model.__str__:
+        return ""
+    return (user_repr(instance) or "")[:REPR_LENGTH]
 
 
 _options: dict[type[models.Model], ModelOptions] = {}
@@ -382,10 +441,13 @@ def make_plan(instance: models.Model, add: bool) -> Plan:
     user_pk = user_pk_for(roles.get("updated_by"), user)
     action, extra = _update_action()
     entry = build_entry(action, seed.now, user, known, extra)
+    target = audit_target(instance) if options.audit_possible else None
     if sql_changes:
-        append: Any = Unreturned(HistoryAppend(history.name, entry, sql_changes, options.limit))
+        append: Any = Unreturned(
+            HistoryAppend(history.name, entry, sql_changes, options.limit, target=target)
+        )
     else:
-        append = AppendEntry(history.column or history.attname, entry, options.limit)
+        append = AppendEntry(history.column or history.attname, entry, options.limit, target)
     values = {**keep, "history": append}
     if known:
         values["updated_at"] = seed.now

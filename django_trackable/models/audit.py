@@ -44,6 +44,36 @@ def content_type_for(model: type[models.Model] | models.Model) -> ContentType:
     return content_type
 
 
+def _with_children(model: type[models.Model]) -> list[type[models.Model]]:
+    """``model`` and the multi-table-inheritance models derived from it (their rows are its)."""
+    from django.apps import apps
+
+    concrete = model._meta.concrete_model or model
+    return [
+        m
+        for m in apps.get_models()
+        if not m._meta.proxy and (m is concrete or concrete in m._meta.get_parent_list())
+    ]
+
+
+def _sharing_history(model: type[models.Model]) -> list[type[models.Model]]:
+    """The models whose rows share ``model``'s history column (multi-table inheritance).
+
+    A row saved through a ``Restaurant`` and through its ``Place`` parent is
+    one row with one history: its entries are filed under either model.
+    """
+    from django_trackable import tracking
+
+    history = tracking.options_for(model).history
+    concrete = model._meta.concrete_model or model
+    if history is None:
+        return [concrete]
+    sharing = [
+        m for m in _with_children(history.model) if tracking.options_for(m).history is history
+    ]
+    return sharing or [concrete]
+
+
 class AuditLogQuerySet(models.QuerySet[_M]):
     """Reads of the audit trail; each is served by one of the table's indexes."""
 
@@ -56,16 +86,28 @@ class AuditLogQuerySet(models.QuerySet[_M]):
         return cast("Self", self.filter(timestamp__lte=to_datetime(timestamp)))
 
     def for_object(self, obj: models.Model) -> Self:
-        """Rows about ``obj`` (any primary key type; proxies share their concrete model's rows)."""
-        return cast("Self", self.filter(content_type=content_type_for(obj), object_id=str(obj.pk)))
+        """Rows about ``obj``, whatever its primary key type.
+
+        Proxies share their concrete model's rows; under multi-table
+        inheritance a row's entries are found through the parent and the child.
+        """
+        models_ = _sharing_history(type(obj))
+        return cast(
+            "Self",
+            self.filter(
+                content_type__in=[content_type_for(m) for m in models_], object_id=str(obj.pk)
+            ),
+        )
 
     def for_model(self, model: type[models.Model] | str) -> Self:
-        """Rows about any row of ``model`` (a class or an ``"app_label.Model"`` label)."""
+        """Rows about rows of ``model`` (a class or an ``"app_label.Model"`` label),
+        multi-table-inheritance children included."""
         if isinstance(model, str):
             from django.apps import apps
 
             model = apps.get_model(model)
-        return cast("Self", self.filter(content_type=content_type_for(model)))
+        cts = [content_type_for(m) for m in _with_children(model)]
+        return cast("Self", self.filter(content_type__in=cts))
 
     def by(self, user: Any) -> Self:
         """Rows whose actor is ``user`` (a user or a primary key)."""

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from django.db import models, router, transaction
 
-from django_trackable import tracking
+from django_trackable import statements, tracking
 from django_trackable.context import get_current_extra, is_tracking_enabled
 from django_trackable.expressions import HistoryAppend
 from django_trackable.history import Entry, JSONValue, build_entry
@@ -73,13 +73,16 @@ class _LifecycleModel(_TrackedWritesModel):
 
 def row_queryset(instance: _LifecycleModel, using: str | None = None) -> models.QuerySet[Any]:
     """This row, for the writes of this package: Django's plain queryset (no tracked
-    ``update()``, no default scope) filtered by :meth:`_LifecycleModel._lifecycle_row_filter`."""
+    ``update()``, no default scope) filtered by :meth:`_LifecycleModel._lifecycle_row_filter`.
+
+    Its UPDATEs are tracked statements (they write the audit log); write with
+    ``models.QuerySet.update(rows, **values)`` and every value explicit."""
     model = type(instance)
     using = using or router.db_for_write(model, instance=instance)
     rows: models.QuerySet[Any] = model._base_manager.db_manager(using).filter(
         **instance._lifecycle_row_filter()
     )
-    return rows
+    return statements.tracked(rows)
 
 
 def stamp_values(
@@ -88,11 +91,13 @@ def stamp_values(
     changes: dict[str, list[JSONValue]] | None,
     seed: tracking.Seed,
     extra: dict[str, Any] | None = None,
+    instance: models.Model | None = None,
 ) -> tuple[dict[str, Any], Entry | None, Any]:
     """The ``updated_*`` stamps and history append of one change this package writes.
 
     Returns the column values (by field name), the entry (``None`` without
     history) and the acting user. Nothing inside ``tracking_disabled()``.
+    ``instance`` is the one row written, when there is one (for the audit log).
     """
     options = tracking.options_for(model)
     if not is_tracking_enabled() or not options.stamped:
@@ -109,8 +114,11 @@ def stamp_values(
         entry = build_entry(
             action, seed.now, user, changes, {**get_current_extra(), **(extra or {})}
         )
+        target = None
+        if options.audit_possible:
+            target = tracking.audit_target(instance) if instance else tracking.AuditTarget(model)
         values[options.history.name] = HistoryAppend(
-            options.history.name, entry, limit=options.limit
+            options.history.name, entry, limit=options.limit, target=target
         )
     return values, entry, user
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from django.db import connections, models, router, transaction
 from django.utils.translation import gettext_lazy as _
 
-from django_trackable import tracking
+from django_trackable import statements, tracking
 from django_trackable.fields import _StampMixin
 from django_trackable.managers import LifecycleManager, LifecycleQuerySet
 from django_trackable.models.lifecycle import _LifecycleModel, apply_written, stamp_values
@@ -288,7 +288,7 @@ class OrderedModel(_LifecycleModel):
                 model, "update", {"position": [current, target]}, tracking.Seed()
             )
             values = {"position": target, **stamps}
-            models.QuerySet.update(mine, **values)
+            models.QuerySet.update(statements.tracked(mine), **values)
         apply_written(self, values, entry, user)
 
     def _lifecycle_before_remove(self) -> dict[str, Any]:

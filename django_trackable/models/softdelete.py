@@ -22,7 +22,7 @@ from django.db.models.lookups import IsNull
 from django.db.models.sql.where import WhereNode
 from django.utils.translation import gettext_lazy as _
 
-from django_trackable import tracking
+from django_trackable import statements, tracking
 from django_trackable.context import is_tracking_enabled
 from django_trackable.fields import _DateTimeField, _StampMixin, _UserStampField
 from django_trackable.history import Entry, to_datetime
@@ -34,6 +34,7 @@ from django_trackable.models.lifecycle import (
     stamp_values,
 )
 from django_trackable.models.trackable import TrackableModel
+from django_trackable.querysets import _TrackedWritesQuerySet
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -190,7 +191,7 @@ class SoftDeleteQuerySet(LifecycleQuerySet[_M]):
     def hard_delete(self) -> tuple[int, dict[str, int]]:
         """Delete the rows for real, with Django's cascades and signals."""
         self._check_deletable("hard_delete")
-        return models.QuerySet.delete(self)
+        return _TrackedWritesQuerySet.delete(self)
 
     hard_delete.alters_data = True  # type: ignore[attr-defined]
     hard_delete.queryset_only = True  # type: ignore[attr-defined]
@@ -223,7 +224,10 @@ class SoftDeleteQuerySet(LifecycleQuerySet[_M]):
 
 
 def _lifecycle_values(
-    model: type[models.Model], action: str, seed: tracking.Seed
+    model: type[models.Model],
+    action: str,
+    seed: tracking.Seed,
+    instance: models.Model | None = None,
 ) -> tuple[dict[str, Any], Entry | None, Any]:
     """Column values for a soft delete or restore, the entry appended, and the user."""
     roles = tracking.options_for(model).roles
@@ -233,14 +237,20 @@ def _lifecycle_values(
     if "deleted_by" in roles:
         user = seed.resolve_user() if deleting and is_tracking_enabled() else None
         values[roles["deleted_by"].name] = tracking.user_pk_for(roles["deleted_by"], user)
-    stamps, entry, stamped_by = stamp_values(model, action, None, seed)
+    stamps, entry, stamped_by = stamp_values(model, action, None, seed, instance=instance)
     return {**values, **stamps}, entry, stamped_by if stamped_by is not None else user
 
 
-def _write(queryset: models.QuerySet[Any], action: str, seed: tracking.Seed) -> int:
-    values, _entry, _user = _lifecycle_values(queryset.model, action, seed)
-    # Every value is explicit: Django's update(), not the tracked one.
-    return models.QuerySet.update(queryset, **values)
+def _write(
+    queryset: models.QuerySet[Any],
+    action: str,
+    seed: tracking.Seed,
+    instance: models.Model | None = None,
+) -> int:
+    values, _entry, _user = _lifecycle_values(queryset.model, action, seed, instance)
+    # Every value is explicit: Django's update(), not the tracked one, as a
+    # tracked statement (for the audit log).
+    return models.QuerySet.update(statements.tracked(queryset), **values)
 
 
 _relations: dict[type[models.Model], list[tuple[type[models.Model], models.Field[Any, Any]]]] = {}
@@ -279,16 +289,20 @@ def _label(model: type[models.Model]) -> str:
 
 
 def soft_delete(
-    queryset: models.QuerySet[Any], seed: tracking.Seed | None = None
+    queryset: models.QuerySet[Any],
+    seed: tracking.Seed | None = None,
+    instance: models.Model | None = None,
 ) -> tuple[int, dict[str, int]]:
-    """Soft-delete the alive rows of ``queryset`` and their CASCADE dependants."""
+    """Soft-delete the alive rows of ``queryset`` and their CASCADE dependants.
+
+    ``instance`` is the one row of ``queryset``, when it is one row."""
     seed = seed or tracking.Seed()
     model = queryset.model
     using = queryset.db
     counts: Counter[str] = Counter()
     with transaction.atomic(using=using, savepoint=False):
         name = _required_deleted_field(model).name
-        count = _write(queryset.filter(**{f"{name}__isnull": True}), "delete", seed)
+        count = _write(queryset.filter(**{f"{name}__isnull": True}), "delete", seed, instance)
         counts[_label(model)] += count
         # Rows deleted by this call share seed.now: the parents of the next level.
         pending = [model] if count else []
@@ -411,7 +425,7 @@ class SoftDeleteModel(_LifecycleModel):
         seed = tracking.Seed()
         with transaction.atomic(using=using, savepoint=False):
             state = self._lifecycle_before_remove()
-            result = soft_delete(row_queryset(self, using), seed)
+            result = soft_delete(row_queryset(self, using), seed, self)
             if result[0]:
                 self._lifecycle_after_remove(state)
         if result[0]:

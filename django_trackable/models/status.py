@@ -266,7 +266,7 @@ class StatusModel(_LifecycleModel):
         current, target = _value(self.status), _value(status)
         self.check_transition(current, target)
         self._lifecycle_check_write()
-        values, entry, user = _transition_values(type(self), current, target, extra)
+        values, entry, user = _transition_values(type(self), current, target, extra, self)
         values.update(columns)
         row = row_queryset(self)
         if not models.QuerySet.update(row.filter(status=current), **values):
@@ -291,10 +291,11 @@ def _transition_values(
     current: str,
     target: str,
     extra: Mapping[str, Any],
+    instance: models.Model | None = None,
 ) -> tuple[dict[str, Any], Entry | None, Any]:
     """The columns one transition writes, the entry it appends and the user it stamps."""
     seed = tracking.Seed()
     stamps, entry, user = stamp_values(
-        model, "transition", {"status": [current, target]}, seed, dict(extra)
+        model, "transition", {"status": [current, target]}, seed, dict(extra), instance
     )
     return {"status": target, "status_changed_at": seed.now, **stamps}, entry, user

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, router
 from django.utils.translation import gettext_lazy as _
 
-from django_trackable import tracking
+from django_trackable import audit, statements, tracking
 from django_trackable.fields import (
     CreatedAtField,
     CreatedByField,
@@ -59,6 +59,38 @@ class _TrackedWritesModel(models.Model):
 
     save_base.alters_data = True  # type: ignore[attr-defined]
 
+    def _do_update(self, base_qs: Any, *args: Any, **kwargs: Any) -> Any:
+        if tracking.options_for(type(self)).audit_possible:
+            # Django made this queryset for this one UPDATE: make it a tracked statement.
+            base_qs.query.__class__ = statements.TrackedQuery
+        return super()._do_update(base_qs, *args, **kwargs)
+
+    def _do_insert(
+        self, manager: Any, using: str, fields: Any, returning_fields: Any, raw: bool
+    ) -> Any:
+        if not tracking.options_for(type(self)).audit_possible:
+            return super()._do_insert(manager, using, fields, returning_fields, raw)  # type: ignore[misc]
+        return statements.insert(
+            manager.model,
+            [self],
+            fields,
+            using=using,
+            returning_fields=returning_fields,
+            raw=raw,
+        )
+
+    def delete(
+        self, using: str | None = None, keep_parents: bool = False
+    ) -> tuple[int, dict[str, int]]:
+        """Django's delete; with the audit log on, logged with the row's last values."""
+        if not tracking.options_for(type(self)).audit_possible:
+            return super().delete(using=using, keep_parents=keep_parents)
+        using = using or router.db_for_write(type(self), instance=self)
+        with audit.collecting_deletes(using):
+            return super().delete(using=using, keep_parents=keep_parents)
+
+    delete.alters_data = True  # type: ignore[attr-defined]
+
 
 class AuditableModel(_TrackedWritesModel):
     """``created_by`` and ``updated_by`` only: who inserted the row and who saved it last.
@@ -89,8 +121,9 @@ class TrackableModel(_TrackedWritesModel):
 
     Class attributes: ``track_fields`` (names to track; default all concrete
     fields but the primary key and the stamps), ``track_exclude`` (names not to
-    track) and ``track_mask`` (names whose values are written as ``"***"``, on
-    top of the ``MASKED_FIELDS`` setting).
+    track), ``track_mask`` (names whose values are written as ``"***"``, on
+    top of the ``MASKED_FIELDS`` setting) and ``track_audit_log`` (``True`` or
+    ``False`` to override ``AUDIT_LOG`` for this model).
     """
 
     created_at = CreatedAtField(_("created at"))
@@ -107,6 +140,8 @@ class TrackableModel(_TrackedWritesModel):
     track_fields: ClassVar[Sequence[str] | None] = None
     track_exclude: ClassVar[Sequence[str]] = ()
     track_mask: ClassVar[Sequence[str]] = ()
+    #: Whether entries also go to ``AuditLog``; ``None`` follows ``TRACKABLE["AUDIT_LOG"]``.
+    track_audit_log: ClassVar[bool | None] = None
 
     class Meta:
         abstract = True

@@ -1,0 +1,663 @@
+"""The audit log's write path: an ``AuditLog`` row for every entry a tracked statement appends.
+
+Every tracked write (``save()``, ``QuerySet.update()``, ``bulk_create()``,
+``bulk_update()``, soft delete and restore, transitions, ...) is one UPDATE or
+INSERT that appends an entry to each row's ``history`` (see
+:mod:`django_trackable.statements`). When the audit log is on for the model,
+the same entries are written to ``AuditLog``:
+
+- on PostgreSQL, by the same statement: ``WITH rows AS (UPDATE ... RETURNING
+  pk, history -> -1), log AS (INSERT INTO auditlog SELECT ... FROM rows)
+  SELECT ... FROM rows`` -- no extra round trip, atomic even in autocommit;
+- elsewhere, by one ``INSERT ... SELECT`` that reads the entries back from the
+  rows just written, in the same transaction;
+- when ``TRACKABLE["DATABASE"]`` or a router puts the log on another database,
+  the entries are read back and written there when the transaction commits
+  (atomicity cannot hold across databases; check ``W040`` says so).
+
+The entries are read from the rows themselves, so what the log holds is
+exactly what ``history`` got, masked values included. Hard deletes, which take
+``history`` with them, are logged from Django's ``post_delete`` with the row's
+last values.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import connections, models, router, transaction
+from django.db.models.expressions import BaseExpression
+from django.db.models.signals import post_delete
+from django.utils import timezone
+
+from django_trackable import tracking
+from django_trackable.conf import trackable_settings
+from django_trackable.context import get_current_extra, get_current_user, is_tracking_enabled
+from django_trackable.expressions import AppendEntry, HistoryAppend, Unreturned, _sqlite_json
+from django_trackable.history import MASK, Entry, build_entry, to_datetime, to_json
+from django_trackable.tracking import REPR_LENGTH as _REPR_LENGTH
+from django_trackable.tracking import instance_repr as _instance_repr
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    from django_trackable.models.audit import AuditLog
+
+__all__ = [
+    "audit_enabled",
+    "collecting_deletes",
+    "connect_receivers",
+    "log_database",
+]
+
+#: AuditLog's columns in the order the writes below fill them.
+_COLUMNS = (
+    "timestamp",
+    "actor",
+    "actor_repr",
+    "action",
+    "content_type",
+    "object_id",
+    "target_repr",
+    "changes",
+    "extra",
+)
+_ENTRY_KEYS = frozenset({"action", "timestamp", "user", "user_repr", "changes"})
+_ROWS = '"_trackable_rows"'
+
+
+def _audit_model() -> type[AuditLog]:
+    from django_trackable.models.audit import AuditLog
+
+    return AuditLog
+
+
+def audit_enabled(model: type[models.Model]) -> bool:
+    """Whether ``model``'s entries go to the audit log (``track_audit_log``, else ``AUDIT_LOG``)."""
+    return tracking.options_for(model).audit
+
+
+def log_database() -> str:
+    """The alias ``AuditLog`` rows are written to: ``DATABASE``, else the router's choice."""
+    return trackable_settings.DATABASE or router.db_for_write(_audit_model())
+
+
+@dataclass
+class _Appended:
+    """What one tracked statement appended: the shared part of its entries, and the rows'."""
+
+    table: type[models.Model]  # the model whose table holds ``history``
+    target: type[models.Model]  # the model the rows are filed under
+    entry: Entry
+    pks: list[Any] | None = None  # the rows' primary keys, when the statement knows them
+    reprs: dict[str, str] = field(default_factory=dict)  # by str(pk)
+    ordered_reprs: list[str] | None = None  # an INSERT's, in row order
+    stamped: bool = False  # the statement sets updated_at to the entry's time
+
+    @property
+    def moment(self) -> datetime.datetime:
+        """The entries' time, as the statement stored it in ``updated_at``."""
+        return _stored_time(self.entry["timestamp"])
+
+
+def _stored_time(timestamp: str) -> datetime.datetime:
+    when = to_datetime(timestamp)
+    return when if settings.USE_TZ else timezone.make_naive(when)
+
+
+# --- finding what a statement appends ------------------------------------------------
+
+
+def _appends_in(value: Any) -> Iterator[Any]:
+    """The :class:`AppendEntry` / :class:`HistoryAppend` objects in a SET value."""
+    if isinstance(value, AppendEntry | HistoryAppend):
+        yield value
+    elif isinstance(value, Unreturned):
+        yield from _appends_in(value.expression)
+    elif isinstance(value, BaseExpression):
+        for source in value.get_source_expressions():
+            yield from _appends_in(source)
+
+
+def _update_appended(query: Any) -> _Appended | None:
+    options = tracking.options_for(query.model)
+    history = options.history
+    if history is None:
+        return None
+    appends = []
+    stamped = False
+    updated_at = options.roles.get("updated_at")
+    for column, _model, value in query.values:
+        if column is history:
+            appends = list(_appends_in(value))
+        elif column is updated_at:
+            stamped = _sets(value)
+    if not appends:
+        return None
+    first = appends[0]
+    target = first.target.model if first.target is not None else query.model
+    appended = _Appended(query.model, target, first.entry)
+    if stamped:
+        appended.stamped = _sets(_stamp_value(query, updated_at), first.entry)
+    targets = [a.target for a in appends if a.target is not None and a.target.pk is not None]
+    if targets and len(targets) == len(appends):
+        appended.pks = [t.pk for t in targets]
+        appended.reprs = {str(t.pk): t.repr for t in targets if t.repr}
+    return appended
+
+
+def _stamp_value(query: Any, stamp: Any) -> Any:
+    for column, _model, value in query.values:
+        if column is stamp:
+            return value
+    return None
+
+
+def _sets(value: Any, entry: Entry | None = None) -> bool:
+    """Whether an ``updated_at`` SET value is the entry's own time (so it can find the rows)."""
+    if entry is None:
+        return value is not None
+    when = _stored_time(entry["timestamp"])
+    if isinstance(value, datetime.datetime):
+        return value == when
+    inner = getattr(value, "expression", value)  # Unreturned
+    candidate = getattr(inner, "value", None)  # IfChanged
+    candidate = getattr(candidate, "value", candidate)  # Value
+    return isinstance(candidate, datetime.datetime) and candidate == when
+
+
+def _insert_appended(query: Any, returned: Any = None, returning: Any = None) -> _Appended | None:
+    options = tracking.options_for(query.model)
+    history = options.history
+    if history is None or history not in query.fields or not query.objs:
+        return None
+    entry = None
+    for obj in query.objs:
+        plan = obj.__dict__.get(tracking.PLAN)
+        if plan is not None and plan.entry is not None:
+            entry = plan.entry
+            break
+    if entry is None:
+        return None
+    objs = query.objs
+    appended = _Appended(query.model, type(objs[0]), entry, stamped="updated_at" in options.roles)
+    pks = [obj.pk for obj in objs]
+    if returned and returning:
+        pk = query.model._meta.pk
+        index = next(
+            (i for i, f in enumerate(returning) if f is pk or f.attname == pk.attname), None
+        )
+        if index is not None and len(returned) == len(objs):
+            pks = [row[index] for row in returned]
+    reprs = [_instance_repr(obj) for obj in objs]
+    if all(pk is not None for pk in pks) and not query.on_conflict:
+        appended.pks = pks
+        appended.reprs = {str(pk): r for pk, r in zip(pks, reprs, strict=True) if r}
+    elif not query.on_conflict or query.on_conflict.name == "UPDATE":
+        appended.ordered_reprs = reprs
+    return appended
+
+
+# --- running a statement with its audit write ---------------------------------------------
+
+
+def run_update(compiler: Any, execute: Callable[[], Any]) -> Any:
+    """Execute an UPDATE (``execute``) with the audit write its appends need."""
+    query = compiler.query
+    options = tracking.options_for(query.model)
+    if options.history is None or not options.audit_possible:
+        return execute()
+    appended = _update_appended(query)
+    if appended is None or not audit_enabled(appended.target):
+        return execute()
+    return _run(compiler, lambda: appended, execute, lambda _result: appended)
+
+
+def run_insert(compiler: Any, returning: Any, execute: Callable[[], Any]) -> Any:
+    """Execute an INSERT (``execute``) with the audit write its create entries need."""
+    query = compiler.query
+    options = tracking.options_for(query.model)
+    if (
+        options.history is None
+        or not options.audit_possible
+        or not query.objs
+        or not audit_enabled(type(query.objs[0]))
+        or not is_tracking_enabled()
+    ):
+        return execute()
+    return _run(
+        compiler,
+        lambda: _insert_appended(query),
+        execute,
+        lambda result: _insert_appended(query, result, returning),
+    )
+
+
+def _run(
+    compiler: Any,
+    before: Callable[[], _Appended | None],
+    execute: Callable[[], Any],
+    after: Callable[[Any], _Appended | None],
+) -> Any:
+    using = compiler.using
+    log_db = log_database()
+    connection = compiler.connection
+    if log_db != using:
+        result = execute()
+        appended = after(result)
+        if appended is not None:
+            _log_on_commit(appended, connection, log_db)
+        return result
+    if connection.vendor == "postgresql":
+        compiler._trackable_fused = _Fused(before)
+        try:
+            return execute()
+        finally:
+            compiler._trackable_fused = None
+    with transaction.atomic(using=using, savepoint=False):
+        result = execute()
+        appended = after(result)
+        if appended is not None:
+            deferred = _deferred_var.get()
+            if deferred is not None and deferred.using == using:
+                deferred.add(appended)
+            else:
+                _follow_up(appended, connection)
+    return result
+
+
+# --- PostgreSQL: the log written by the statement itself -------------------------------------
+
+
+class _Fused:
+    """Turns a compiled UPDATE/INSERT into ``WITH rows AS (...), log AS (INSERT ...) SELECT``."""
+
+    def __init__(self, appended: Callable[[], _Appended | None]) -> None:
+        self._appended = appended
+
+    def around(
+        self, compiler: Any, sql: str, params: Any, theirs: Any
+    ) -> tuple[str, tuple[Any, ...]]:
+        from django_trackable.statements import returning_sql
+
+        connection = compiler.connection
+        their_sql, their_params = returning_sql(connection, theirs) if theirs else ("", ())
+        compiler.returning_params = their_params
+        appended = self._appended()
+        if appended is None:
+            sql = f"{sql} {their_sql}" if their_sql else sql
+            return sql, (*params, *their_params)
+        qn = connection.ops.quote_name
+        meta = appended.table._meta
+        table = qn(meta.db_table)
+        history = tracking.options_for(appended.table).history
+        assert history is not None
+        mine = (
+            f'{table}.{qn(meta.pk.column)} AS "_trackable_pk", '
+            f'{table}.{qn(history.column)} -> -1 AS "_trackable_entry"'
+        )
+        returning = f"{their_sql}, {mine}" if their_sql else f"RETURNING {mine}"
+        selected = ", ".join(qn(f.column) for f in theirs) if theirs else "1"
+        log_sql, log_params = _pg_log_insert(appended, connection)
+        return (
+            f"WITH {_ROWS} AS ({sql} {returning}), "
+            f'"_trackable_log" AS ({log_sql}) SELECT {selected} FROM {_ROWS}',
+            (*params, *their_params, *log_params),
+        )
+
+
+def _constants(appended: _Appended, connection: BaseDatabaseWrapper) -> dict[str, Any]:
+    """The column values every row of one statement shares, ready as query parameters."""
+    timestamp: Any = _audit_model()._meta.get_field("timestamp")
+    entry = appended.entry
+    extra = {k: v for k, v in entry.items() if k not in _ENTRY_KEYS}
+    return {
+        "timestamp": timestamp.get_db_prep_value(appended.moment, connection),
+        "actor": _actor_value(entry.get("user"), connection),
+        "actor_repr": (entry.get("user_repr") or "")[:_REPR_LENGTH],
+        "extra": json.dumps(extra, separators=(",", ":"), ensure_ascii=False),
+    }
+
+
+def _actor_value(user_pk: Any, connection: BaseDatabaseWrapper) -> Any:
+    if user_pk is None:
+        return None
+    actor: Any = _audit_model()._meta.get_field("actor")
+    try:
+        return actor.target_field.get_db_prep_value(
+            actor.target_field.to_python(user_pk), connection
+        )
+    except Exception:  # noqa: BLE001 - not a key of the user model (a non-user actor)
+        return None
+
+
+def _content_type_sql(
+    model: type[models.Model], connection: BaseDatabaseWrapper
+) -> tuple[str, list[Any]]:
+    from django.contrib.contenttypes.models import ContentType
+
+    qn = connection.ops.quote_name
+    meta = (model._meta.concrete_model or model)._meta
+    return (
+        f"(SELECT {qn('id')} FROM {qn(ContentType._meta.db_table)} "
+        f"WHERE {qn('app_label')} = %s AND {qn('model')} = %s)",
+        [meta.app_label, meta.model_name],
+    )
+
+
+def _insert_into(connection: BaseDatabaseWrapper) -> str:
+    AuditLog = _audit_model()
+    qn = connection.ops.quote_name
+    meta = AuditLog._meta
+    fields: list[Any] = [meta.get_field(name) for name in _COLUMNS]
+    columns = ", ".join(qn(f.column) for f in fields)
+    return f"INSERT INTO {qn(meta.db_table)} ({columns})"
+
+
+def _pg_log_insert(appended: _Appended, connection: BaseDatabaseWrapper) -> tuple[str, list[Any]]:
+    AuditLog = _audit_model()
+    values = _constants(appended, connection)
+    actor_type = AuditLog._meta.get_field("actor").db_type(connection)
+    ct_sql, ct_params = _content_type_sql(appended.target, connection)
+    if appended.ordered_reprs is not None:
+        source = (
+            f'(SELECT *, row_number() OVER () AS "_trackable_n" FROM {_ROWS}) AS r '
+            "LEFT JOIN unnest(CAST(%s AS text[])) WITH ORDINALITY AS t(v, n) "
+            'ON t.n = r."_trackable_n"'
+        )
+        source_params: list[Any] = [appended.ordered_reprs]
+    else:
+        source = (
+            f"{_ROWS} AS r LEFT JOIN jsonb_each_text(CAST(%s AS jsonb)) AS t(k, v) "
+            'ON t.k = CAST(r."_trackable_pk" AS text)'
+        )
+        source_params = [json.dumps(appended.reprs)]
+    sql = (
+        f"{_insert_into(connection)} SELECT CAST(%s AS timestamp with time zone), "
+        f"CAST(%s AS {actor_type}), %s, "
+        "COALESCE(r.\"_trackable_entry\" ->> 'action', ''), "
+        f"{ct_sql}, CAST(r.\"_trackable_pk\" AS text), COALESCE(t.v, ''), "
+        "COALESCE(r.\"_trackable_entry\" -> 'changes', '{}'::jsonb), CAST(%s AS jsonb) "
+        f"FROM {source} WHERE r.\"_trackable_entry\" ->> 'timestamp' = %s"
+    )
+    params = [
+        values["timestamp"],
+        values["actor"],
+        values["actor_repr"],
+        *ct_params,
+        values["extra"],
+        *source_params,
+        appended.entry["timestamp"],
+    ]
+    return sql, params
+
+
+# --- elsewhere: one INSERT ... SELECT after the statement ------------------------------------
+
+
+class _Deferred:
+    """Follow-ups of several statements of one write (``bulk_create()`` batches), merged."""
+
+    def __init__(self, using: str) -> None:
+        self.using = using
+        self.pending: list[_Appended] = []
+
+    def add(self, appended: _Appended) -> None:
+        for other in self.pending:
+            if (
+                other.table is appended.table
+                and other.target is appended.target
+                and other.entry["timestamp"] == appended.entry["timestamp"]
+                and other.pks is not None
+                and appended.pks is not None
+            ):
+                other.pks.extend(appended.pks)
+                other.reprs.update(appended.reprs)
+                return
+        self.pending.append(appended)
+
+
+_deferred_var: ContextVar[_Deferred | None] = ContextVar("trackable_audit_deferred", default=None)
+
+
+@contextlib.contextmanager
+def deferred(using: str) -> Iterator[None]:
+    """Merge the follow-up statements of the writes inside into as few as possible."""
+    if _deferred_var.get() is not None:
+        yield
+        return
+    state = _Deferred(using)
+    token = _deferred_var.set(state)
+    try:
+        yield
+    finally:
+        _deferred_var.reset(token)
+    if state.pending:
+        connection = connections[using]
+        with transaction.atomic(using=using, savepoint=False):
+            for appended in state.pending:
+                _follow_up(appended, connection)
+
+
+def _follow_up(appended: _Appended, connection: BaseDatabaseWrapper) -> None:
+    """``INSERT INTO auditlog SELECT ... FROM <table>`` for the rows the statement wrote."""
+    qn = connection.ops.quote_name
+    options = tracking.options_for(appended.table)
+    history = options.history
+    assert history is not None
+    meta = appended.table._meta
+    pk = meta.pk
+    values = _constants(appended, connection)
+    ct_sql, ct_params = _content_type_sql(appended.target, connection)
+    column = f"t.{qn(history.column or history.attname)}"
+    pk_column = f"t.{qn(pk.column or pk.attname)}"
+    object_id = f"CAST(({_sqlite_json(pk).replace('{v}', pk_column)}) AS TEXT)"
+    where = [f"json_extract({column}, '$[#-1].timestamp') = %s"]
+    where_params: list[Any] = [appended.entry["timestamp"]]
+    if appended.pks is not None:
+        where.append(f"{pk_column} IN (SELECT value FROM json_each(%s))")
+        where_params.append(json.dumps([pk.get_db_prep_value(v, connection) for v in appended.pks]))
+    elif appended.stamped:
+        stamp = options.roles["updated_at"]
+        where.append(f"t.{qn(stamp.column or stamp.attname)} = %s")
+        where_params.append(stamp.get_db_prep_value(appended.moment, connection))
+    reprs = appended.reprs
+    if appended.ordered_reprs is not None and appended.pks is None:
+        reprs = {}  # rows an upsert wrote: their order is not known here
+    sql = (
+        f"{_insert_into(connection)} SELECT %s, %s, %s, "
+        f"COALESCE(json_extract({column}, '$[#-1].action'), ''), {ct_sql}, {object_id}, "
+        "COALESCE(r.value, ''), "
+        f"COALESCE(json_extract({column}, '$[#-1].changes'), '{{}}'), %s "
+        f"FROM {qn(meta.db_table)} AS t LEFT JOIN json_each(%s) AS r ON r.key = {object_id} "
+        f"WHERE {' AND '.join(where)}"
+    )
+    params = [
+        values["timestamp"],
+        values["actor"],
+        values["actor_repr"],
+        *ct_params,
+        values["extra"],
+        json.dumps(reprs),
+        *where_params,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+# --- the log on another database: written on commit -----------------------------------------
+
+
+def _log_on_commit(appended: _Appended, connection: BaseDatabaseWrapper, log_db: str) -> None:
+    """Read the entries back from the rows and write them to ``log_db`` once this commits."""
+    rows = list(_read_back(appended, connection))
+    if not rows:
+        return
+    AuditLog = _audit_model()
+    from django_trackable.models.audit import content_type_for
+
+    content_type = content_type_for(appended.target)
+    entry = appended.entry
+    logs = [
+        AuditLog(
+            timestamp=appended.moment,
+            actor_id=_actor_pk(entry.get("user")),
+            actor_repr=(entry.get("user_repr") or "")[:_REPR_LENGTH],
+            action=str(last.get("action") or ""),
+            content_type_id=content_type.pk,
+            object_id=str(pk)[:_REPR_LENGTH],
+            target_repr=appended.reprs.get(str(pk), ""),
+            changes=last.get("changes") or {},
+            extra={k: v for k, v in entry.items() if k not in _ENTRY_KEYS},
+        )
+        for pk, last in rows
+    ]
+    transaction.on_commit(_bulk_create_later(logs, log_db), using=connection.alias)
+
+
+def _actor_field() -> Any:
+    return _audit_model()._meta.get_field("actor")
+
+
+def _actor_pk(user_pk: Any) -> Any:
+    if user_pk is None:
+        return None
+    actor: Any = _audit_model()._meta.get_field("actor")
+    try:
+        return actor.target_field.to_python(user_pk)
+    except Exception:  # noqa: BLE001 - a non-user actor
+        return None
+
+
+def _read_back(appended: _Appended, connection: BaseDatabaseWrapper) -> Iterator[tuple[Any, Entry]]:
+    """(pk, newest entry) of the rows the statement appended to."""
+    options = tracking.options_for(appended.table)
+    history = options.history
+    assert history is not None
+    rows = appended.table._base_manager.using(connection.alias).all()
+    if appended.pks is not None:
+        rows = rows.filter(pk__in=appended.pks)
+    elif appended.stamped:
+        rows = rows.filter(**{options.roles["updated_at"].name: appended.moment})
+    for pk, entries in rows.values_list("pk", history.name).iterator():
+        if isinstance(entries, list) and entries:
+            last = entries[-1]
+            if isinstance(last, dict) and last.get("timestamp") == appended.entry["timestamp"]:
+                yield pk, last
+
+
+# --- hard deletes --------------------------------------------------------------------------
+
+_delete_buffer_var: ContextVar[list[tuple[str, AuditLog]] | None] = ContextVar(
+    "trackable_audit_deletes", default=None
+)
+
+
+@contextlib.contextmanager
+def collecting_deletes(using: str) -> Iterator[None]:
+    """Log the hard deletes inside with one INSERT, in the deleting transaction."""
+    if _delete_buffer_var.get() is not None:
+        yield
+        return
+    buffer: list[tuple[str, AuditLog]] = []
+    with transaction.atomic(using=using, savepoint=False):
+        token = _delete_buffer_var.set(buffer)
+        try:
+            yield
+        finally:
+            _delete_buffer_var.reset(token)
+        _write_logs(buffer)
+
+
+def _write_logs(logs: Iterable[tuple[str, AuditLog]]) -> None:
+    by_database: dict[str, list[AuditLog]] = {}
+    for using, log in logs:
+        by_database.setdefault(using, []).append(log)
+    AuditLog = _audit_model()
+    log_db = log_database()
+    for using, rows in by_database.items():
+        if log_db == using:
+            AuditLog.objects.using(log_db).bulk_create(rows)
+        else:
+            transaction.on_commit(_bulk_create_later(rows, log_db), using=using)
+
+
+def _bulk_create_later(rows: list[AuditLog], using: str) -> Callable[[], None]:
+    def write() -> None:
+        _audit_model().objects.using(using).bulk_create(rows)
+
+    return write
+
+
+def log_hard_delete(
+    sender: type[models.Model], instance: models.Model, using: str, **kwargs: Any
+) -> None:
+    """``post_delete``: a ``delete`` row with the deleted row's last values."""
+    options = tracking.options_for(sender)
+    history = options.history
+    # Under multi-table inheritance the row's history dies with the table
+    # that holds it: log once, for that table's instance.
+    if history is None or history.model is not sender or not is_tracking_enabled():
+        return
+    if not audit_enabled(type(instance)):
+        return
+    log = _deleted_log(instance, options)
+    buffer = _delete_buffer_var.get()
+    if buffer is not None:
+        buffer.append((using, log))
+    else:
+        _write_logs([(using, log)])
+
+
+def _deleted_log(instance: models.Model, options: tracking.ModelOptions) -> AuditLog:
+    from django_trackable.models.audit import content_type_for
+
+    AuditLog = _audit_model()
+    user = get_current_user()
+    changes: dict[str, Any] = {}
+    current = instance.__dict__
+    for tf in options.tracked:
+        if tf.attname not in current:
+            continue
+        value = current[tf.attname]
+        if tf.masked:
+            changes[tf.name] = [MASK if value not in (None, "") else None, None]
+        else:
+            changes[tf.name] = [to_json(value), None]
+    entry = build_entry("delete", tracking.now(), user, changes, get_current_extra())
+    return AuditLog(
+        timestamp=_stored_time(entry["timestamp"]),
+        actor_id=tracking.user_pk_for(_actor_field(), user),
+        actor_repr=(entry.get("user_repr") or "")[:_REPR_LENGTH],
+        action="delete",
+        content_type_id=content_type_for(type(instance)).pk,
+        object_id=str(instance.pk)[:_REPR_LENGTH],
+        target_repr=_instance_repr(instance),
+        changes=changes,
+        extra={**{k: v for k, v in entry.items() if k not in _ENTRY_KEYS}, "hard": True},
+    )
+
+
+def connect_receivers() -> None:
+    """Connect ``post_delete`` for the models whose entries are audited (and only those:
+    a receiver makes Django load rows before deleting them)."""
+    from django.apps import apps
+
+    for model in apps.get_models():
+        uid = f"django_trackable.audit.{model._meta.label_lower}"
+        options = tracking.options_for(model)
+        if (
+            options.history is not None
+            and options.history.model is model
+            and options.audit_possible
+        ):
+            post_delete.connect(log_hard_delete, sender=model, dispatch_uid=uid, weak=False)
+        else:
+            post_delete.disconnect(sender=model, dispatch_uid=uid)

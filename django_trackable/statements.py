@@ -1,0 +1,186 @@
+"""Tracked statements: Django's own UPDATE and INSERT, with room for what tracking adds.
+
+A tracked write that appends history entries may also have to write
+``AuditLog`` rows in the same transaction (see :mod:`django_trackable.audit`).
+Django builds those statements from query classes; the tracked querysets use
+:class:`TrackedQuery`, whose UPDATE and INSERT descendants compile with a small
+mixin that asks the audit log what to add: on PostgreSQL a data-modifying
+``WITH`` around the statement (one statement, no extra round trip), elsewhere
+one follow-up statement in the same transaction.
+
+Everything else is Django's: the SQL of the statement itself, multi-table
+inheritance, ``RETURNING``, conflicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from django.db import models
+from django.db.models.sql import InsertQuery, Query, UpdateQuery
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+__all__ = ["TrackedInsertQuery", "TrackedQuery", "TrackedUpdateQuery", "insert", "tracked"]
+
+_Q = TypeVar("_Q", bound=models.QuerySet[Any])
+
+
+class TrackedQuery(Query):
+    """A query whose UPDATEs are :class:`TrackedUpdateQuery` (Django makes them by ``chain()``)."""
+
+    def chain(self, klass: type[Query] | None = None) -> Any:
+        if klass is UpdateQuery:
+            klass = TrackedUpdateQuery
+        return super().chain(klass)
+
+
+class TrackedUpdateQuery(UpdateQuery):
+    """An UPDATE compiled by :class:`_TrackedUpdateCompiler`; so are its parents' UPDATEs."""
+
+    def get_compiler(
+        self, using: str | None = None, connection: Any = None, elide_empty: bool = True
+    ) -> Any:
+        compiler = super().get_compiler(using, connection, elide_empty)
+        compiler.__class__ = _with_mixin(type(compiler), _TrackedUpdateCompiler)
+        return compiler
+
+    def get_related_updates(self) -> list[UpdateQuery]:
+        # Multi-table inheritance: the parents' columns (history among them)
+        # are written by UPDATEs Django builds here.
+        updates: list[UpdateQuery] = super().get_related_updates()
+        for query in updates:
+            query.__class__ = TrackedUpdateQuery
+        return updates
+
+
+class TrackedInsertQuery(InsertQuery):
+    """An INSERT compiled by :class:`_TrackedInsertCompiler`."""
+
+    def get_compiler(
+        self, using: str | None = None, connection: Any = None, elide_empty: bool = True
+    ) -> Any:
+        compiler = super().get_compiler(using, connection, elide_empty)
+        compiler.__class__ = _with_mixin(type(compiler), _TrackedInsertCompiler)
+        return compiler
+
+
+_mixed: dict[tuple[type[Any], type[Any]], type[Any]] = {}
+
+
+def _with_mixin(base: type[Any], mixin: type[Any]) -> type[Any]:
+    """``base`` (a backend's compiler class) with ``mixin`` in front (cached)."""
+    try:
+        return _mixed[base, mixin]
+    except KeyError:
+        cls = _mixed[base, mixin] = type(f"Tracked{base.__name__}", (mixin, base), {})
+        return cls
+
+
+class _TrackedUpdateCompiler:
+    """Runs the statement through the audit write that applies to it, if any."""
+
+    #: The audit write fused into this statement's SQL (PostgreSQL), while it compiles.
+    _trackable_fused: Any = None
+    _trackable_running = False
+
+    def execute_sql(self, result_type: Any) -> Any:
+        from django_trackable import audit
+
+        run = super().execute_sql  # type: ignore[misc]
+        if self._trackable_running:
+            return run(result_type)
+        self._trackable_running = True
+        try:
+            return audit.run_update(self, lambda: run(result_type))
+        finally:
+            self._trackable_running = False
+
+    def execute_returning_sql(self, returning_fields: Any) -> Any:  # Django 6
+        from django_trackable import audit
+
+        run = super().execute_returning_sql  # type: ignore[misc]
+        if self._trackable_running:  # it may call execute_sql(): one audit write
+            return run(returning_fields)
+        self._trackable_running = True
+        try:
+            return audit.run_update(self, lambda: run(returning_fields))
+        finally:
+            self._trackable_running = False
+
+    def as_sql(self) -> Any:
+        fused = self._trackable_fused
+        if fused is None:
+            return super().as_sql()  # type: ignore[misc]
+        theirs = getattr(self, "returning_fields", None)  # Django 6 returns from UPDATEs
+        self.returning_fields = None
+        try:
+            sql, params = super().as_sql()  # type: ignore[misc]
+        finally:
+            self.returning_fields = theirs
+        if not sql:
+            return sql, params
+        return fused.around(self, sql, params, theirs)
+
+
+class _TrackedInsertCompiler:
+    """Runs the statement through the audit write that applies to it, if any."""
+
+    _trackable_fused: Any = None
+
+    def execute_sql(self, returning_fields: Any = None) -> Any:
+        from django_trackable import audit
+
+        run = super().execute_sql  # type: ignore[misc]
+        return audit.run_insert(self, returning_fields, lambda: run(returning_fields))
+
+    def as_sql(self) -> Any:
+        fused = self._trackable_fused
+        if fused is None:
+            return super().as_sql()  # type: ignore[misc]
+        theirs = getattr(self, "returning_fields", None)
+        self.returning_fields = None
+        try:
+            statements = super().as_sql()  # type: ignore[misc]
+        finally:
+            self.returning_fields = theirs
+        return [fused.around(self, sql, params, theirs) for sql, params in statements]
+
+
+def tracked(queryset: _Q) -> _Q:
+    """A copy of ``queryset`` whose writes are tracked statements."""
+    clone: _Q = queryset._chain()  # type: ignore[attr-defined]
+    if not isinstance(clone.query, TrackedQuery):
+        clone.query = clone.query.chain(TrackedQuery)
+    return clone
+
+
+def insert(
+    model: type[models.Model],
+    objs: Sequence[models.Model],
+    fields: Sequence[models.Field[Any, Any]],
+    *,
+    using: str,
+    returning_fields: Sequence[models.Field[Any, Any]] | None = None,
+    raw: bool = False,
+    on_conflict: Any = None,
+    update_fields: Any = None,
+    unique_fields: Any = None,
+) -> Any:
+    """``QuerySet._insert()`` as a tracked statement (``Model.save()`` and ``bulk_create()``)."""
+    query = TrackedInsertQuery(
+        model, on_conflict=on_conflict, update_fields=update_fields, unique_fields=unique_fields
+    )
+    query.insert_values(fields, list(objs), raw=raw)
+    return query.get_compiler(using=using).execute_sql(returning_fields)
+
+
+def returning_sql(connection: BaseDatabaseWrapper, fields: Sequence[Any]) -> tuple[str, Any]:
+    """``RETURNING`` for ``fields`` as the backend writes it (named differently before Django 6)."""
+    ops: Any = connection.ops
+    method: Callable[[Any], tuple[str, Any]] = (
+        getattr(ops, "returning_columns", None) or ops.return_insert_columns
+    )
+    return method(list(fields))

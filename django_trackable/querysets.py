@@ -126,7 +126,9 @@ class _TrackedWritesQuerySet(models.QuerySet[_M]):
 
         The changes come from each object's load-time snapshot, as for ``save()``.
         """
-        objs = list(objs)
+        # The same object twice is one row with one plan (Django updates a row
+        # from the first object listed for it anyway).
+        objs = list({id(obj): obj for obj in objs}.values())
         options = tracking.options_for(self.model)
         if not is_tracking_enabled() or not options.roles:
             return super().bulk_update(objs, fields, batch_size=batch_size)

@@ -124,6 +124,7 @@ class ModelOptions:
                 attname=f.attname,
                 field=f,
                 masked=f.name in masked_names
+                or f.attname in masked_names
                 or (matcher is not None and matcher.search(f.name) is not None),
                 mutable=f.get_internal_type() in _MUTABLE_TYPES,
                 in_history_table=history_table is None or f.model._meta.db_table == history_table,
@@ -388,11 +389,7 @@ def make_plan(instance: models.Model, add: bool) -> Plan:
     values: dict[str, Any]
 
     if not is_tracking_enabled():
-        # Plain Django: every stamp as set on the instance. History is never
-        # written back from the instance on UPDATE, or concurrent entries
-        # would be lost.
-        values = {} if add or history is None else {"history": options.keep["history"]}
-        return Plan(add, values)
+        return Plan(add, {} if add else _untracked_update(instance, options))
 
     if not options.stamped:  # e.g. SoftDeleteModel alone: no user to resolve
         return Plan(add, {} if add else dict(options.keep))
@@ -457,6 +454,31 @@ def make_plan(instance: models.Model, add: bool) -> Plan:
             if role in roles:
                 values[role] = Unreturned(IfChanged(roles[role], value, sql_changes))
     return Plan(False, values, user=user, entry=entry, sql_entry=bool(sql_changes))
+
+
+def _untracked_update(instance: models.Model, options: ModelOptions) -> dict[str, Any]:
+    """What an UPDATE inside ``tracking_disabled()`` writes to the role columns.
+
+    No stamps and no entry -- never "whatever the instance holds": ``history``
+    and the lifecycle columns (``date_deleted``, ``deleted_by``, ``position``)
+    stay as the row has them, so a stale instance cannot undelete or reorder
+    a row. A stamp the code assigned since the instance was loaded (an import
+    setting ``created_at``, say) is written as given.
+    """
+    keep = dict(options.keep)
+    snapshot = snapshot_of(instance)
+    current = instance.__dict__
+    for role in _STAMP_ROLES:
+        f = options.roles.get(role)
+        if f is None or f.attname not in current:
+            continue
+        if snapshot is None or current[f.attname] is not snapshot.get(f.attname, _UNSET):
+            del keep[role]
+    return keep
+
+
+#: The stamps a save sets; the other roles are bookkeeping of the lifecycle mixins.
+_STAMP_ROLES = ("created_at", "updated_at", "created_by", "updated_by")
 
 
 def _initial_changes(instance: models.Model, options: ModelOptions) -> dict[str, Any]:

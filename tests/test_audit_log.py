@@ -22,6 +22,7 @@ from tests.testapp.models import (
     Restaurant,
     Token,
 )
+from tests.threads import run_in_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -211,7 +212,9 @@ def test_a_hard_delete_is_logged_with_the_last_values(alice):
 def test_a_queryset_hard_delete_logs_every_row_in_one_statement(django_assert_num_queries):
     Product.objects.bulk_create([Product(name=f"p{i}") for i in range(10)])
 
-    Product.objects.all().delete()
+    # Django loads the rows (it sends post_delete), deletes them, and one INSERT logs them.
+    with django_assert_num_queries(3):
+        Product.objects.all().delete()
 
     assert AuditLog.objects.filter(action="delete").count() == 10
 
@@ -288,3 +291,50 @@ def test_reads_by_time_model_and_actor(alice, bob):
     assert AuditLog.objects.by(alice).get().target_repr == "Lamp"
     assert AuditLog.objects.by(bob.pk).count() == 1
     assert AuditLog.objects.until(T0).count() == 1
+
+
+def test_a_log_on_another_database_is_written_when_the_transaction_commits(
+    settings, django_capture_on_commit_callbacks
+):
+    settings.TRACKABLE = {"AUDIT_LOG": True, "DATABASE": "other"}
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        product = Product.objects.create(name="Lamp")
+        Product.objects.filter(pk=product.pk).update(name="Desk lamp")
+    assert AuditLog.objects.using("other").count() == 0
+
+    for callback in callbacks:
+        callback()
+    rows = AuditLog.objects.using("other").order_by("pk")
+    assert [(row.action, row.object_id) for row in rows] == [
+        ("create", str(product.pk)),
+        ("update", str(product.pk)),
+    ]
+    assert rows[1].changes == {"name": ["Lamp", "Desk lamp"]}
+    assert not AuditLog.objects.using("default").exists()
+
+
+test_a_log_on_another_database_is_written_when_the_transaction_commits = pytest.mark.django_db(
+    databases=["default", "other"]
+)(test_a_log_on_another_database_is_written_when_the_transaction_commits)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_each_get_one_log_row_per_entry(django_user_model):
+    threads, saves = 8, 25
+    users = [django_user_model.objects.create_user(f"writer{i}") for i in range(threads)]
+    product = Product.objects.create(name="shared")
+
+    def work(index):
+        mine = Product.objects.get(pk=product.pk)
+        with acting_as(users[index]):
+            for round_ in range(saves):
+                mine.quantity = index * 1000 + round_ + 1
+                mine.save()
+                Product.objects.filter(pk=product.pk).update(notes=f"{index}-{round_}")
+
+    assert run_in_threads(work, [(i,) for i in range(threads)]) == []
+
+    history = Product.objects.get(pk=product.pk).history
+    assert len(history) == 1 + threads * saves * 2
+    assert _as_entries(product) == sorted(history, key=lambda e: e["timestamp"])

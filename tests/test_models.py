@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import datetime
 import json
+import pickle
 from decimal import Decimal
 
 import pytest
@@ -559,7 +561,6 @@ def test_as_of_rebuilds_values_at_a_moment():
     assert (at(2).name, at(2).price, at(2).quantity) == ("v1", Decimal("2.50"), 1)
     assert (at(3).name, at(3).quantity) == ("v2", 9)
     assert at(0).pk == product.pk
-    assert at(0)._state.adding
 
 
 def test_as_of_before_creation_is_none():
@@ -610,3 +611,76 @@ def test_timezone_naive_settings_still_write_offset_timestamps(settings):
     stamp = reload(product).history[0]["timestamp"]
     assert datetime.datetime.fromisoformat(stamp).tzinfo is not None
     assert timezone.is_naive(reload(product).created_at)
+
+
+def test_tracking_disabled_writes_stamps_only_when_assigned_since_loading(alice):
+    with time_machine.travel(T0, tick=False):
+        product = Product.objects.create(name="Lamp")
+    stale = reload(product)
+    with time_machine.travel(T0 + datetime.timedelta(hours=1), tick=False):
+        product.name = "Desk lamp"
+        product.save()
+    stale.created_at = T0 - datetime.timedelta(days=1)  # an import fixing it, on purpose
+    stale.quantity = 3
+    with tracking_disabled():
+        stale.save()
+
+    stored = reload(product)
+    assert stored.created_at == T0 - datetime.timedelta(days=1)
+    assert stored.updated_at == T0 + datetime.timedelta(hours=1)  # not the stale value
+    assert len(stored.history) == 2
+
+
+def test_track_mask_by_attname_masks_the_foreign_key(monkeypatch):
+    from django_trackable import tracking
+
+    monkeypatch.setattr(Product, "track_mask", ("category_id",))
+    tracking.clear_model_options()
+    first, second = Category.objects.create(name="a"), Category.objects.create(name="b")
+    try:
+        product = Product.objects.create(name="Lamp", category=first)
+        product.category = second
+        product.save()
+    finally:
+        monkeypatch.undo()
+        tracking.clear_model_options()
+
+    history = reload(product).history
+    assert history[0]["changes"]["category"] == [None, "***"]
+    assert history[1]["changes"]["category"] == ["***", "***"]
+
+
+def test_saving_an_as_of_copy_writes_the_old_values_back_for_any_primary_key():
+    from tests.testapp.models import Token
+
+    with time_machine.travel(T0, tick=False):
+        token = Token.objects.create(label="v0")
+    with time_machine.travel(T0 + datetime.timedelta(hours=1), tick=False):
+        token.label = "v1"
+        token.save()
+
+    token.as_of(T0 + datetime.timedelta(minutes=1)).save()
+
+    stored = Token.objects.get(pk=token.pk)
+    assert Token.objects.count() == 1
+    assert stored.label == "v0"
+    assert stored.history[-1]["changes"] == {"label": ["v1", "v0"]}
+
+
+@pytest.mark.parametrize(
+    "copier", [copy.copy, copy.deepcopy, lambda o: pickle.loads(pickle.dumps(o))]
+)
+def test_a_copy_of_an_instance_diffs_against_a_snapshot_of_its_own(copier):
+    from django_trackable.tracking import snapshot_of
+
+    product = reload(Product.objects.create(name="v0", quantity=1))
+    snapshot_of(product)  # the snapshot in the dict form a save leaves it in
+    twin = copier(product)
+
+    twin.quantity = 2
+    twin.save()
+    product.name = "v1"
+    product.save()
+
+    history = reload(product).history
+    assert [e["changes"] for e in history[1:]] == [{"quantity": [1, 2]}, {"name": ["v0", "v1"]}]

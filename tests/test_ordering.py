@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from django_trackable import acting_as
+from django_trackable import acting_as, tracking_disabled
 from tests.testapp.models import Board, Card, Step
 from tests.threads import run_in_threads
 
@@ -109,6 +109,17 @@ def test_a_plain_save_never_writes_a_stale_position(board):
     card("e").move_to(0)
     stale.title = "A"
     stale.save()
+
+    assert titles(board) == list("eAbcd")
+    assert positions(board) == [0, 1, 2, 3, 4]
+
+
+def test_a_stale_save_inside_tracking_disabled_keeps_the_rows_position(board):
+    stale = card("a")
+    card("e").move_to(0)
+    stale.title = "A"
+    with tracking_disabled():
+        stale.save()
 
     assert titles(board) == list("eAbcd")
     assert positions(board) == [0, 1, 2, 3, 4]

@@ -299,3 +299,15 @@ def test_get_or_create_records_a_create_entry(alice):
 
     assert created
     assert [e["action"] for e in Product.objects.get(pk=product.pk).history] == ["create"]
+
+
+def test_bulk_update_of_the_same_object_twice_records_one_entry():
+    product = Product.objects.create(name="Lamp")
+    product = Product.objects.get(pk=product.pk)
+    product.name = "Desk lamp"
+
+    Product.objects.bulk_update([product, product], ["name"])
+
+    assert isinstance(product.history, list)
+    assert [e["action"] for e in product.history] == ["create", "update"]
+    assert Product.objects.get(pk=product.pk).history == product.history

@@ -102,6 +102,21 @@ def test_saving_a_stale_instance_does_not_undelete_the_row():
     assert stored.name == "Renamed"
 
 
+def test_a_stale_save_inside_tracking_disabled_does_not_undelete_the_row():
+    author = make_author()
+    stale = Author.objects.get(pk=author.pk)
+    author.delete()
+    stale.name = "Renamed"
+    with tracking_disabled():
+        stale.save()
+
+    stored = Author.all_objects.get(pk=author.pk)
+    assert stored.is_deleted
+    assert stored.deleted_by_id == author.deleted_by_id
+    assert stored.name == "Renamed"
+    assert stored.history == author.history  # no entry, and none lost
+
+
 def test_deleting_a_deleted_row_again_changes_nothing():
     author = make_author()
     author.delete()

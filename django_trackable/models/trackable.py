@@ -59,6 +59,15 @@ class _TrackedWritesModel(models.Model):
 
     save_base.alters_data = True  # type: ignore[attr-defined]
 
+    def __getstate__(self) -> dict[str, Any]:
+        # copy.copy(), copy.deepcopy() and pickle: each copy diffs against a
+        # snapshot of its own, or saving one would move the other's baseline.
+        state: dict[str, Any] = super().__getstate__()
+        snapshot = state.get(tracking.SNAPSHOT)
+        if isinstance(snapshot, dict):
+            state[tracking.SNAPSHOT] = dict(snapshot)
+        return state
+
     def _do_update(self, base_qs: Any, *args: Any, **kwargs: Any) -> Any:
         if tracking.options_for(type(self)).audit_possible:
             # Django made this queryset for this one UPDATE: make it a tracked statement.
@@ -170,7 +179,9 @@ class TrackableModel(_TrackedWritesModel):
         after ``when``. Masked fields keep their current value (their history
         holds no values). Raises :class:`HistoryUnavailable` when entries that
         would be needed were trimmed by ``HISTORY_LIMIT`` or predate tracking.
-        Saving the copy writes those values back (and records that as a change).
+        Saving the copy writes those values back to the row (an UPDATE, for
+        any primary key type) and records what it changed; :meth:`revert_to`
+        does the same for the tracked fields only, as one ``revert`` entry.
         """
         moment = to_datetime(when)
         if self.created_at is not None and self.created_at > moment:
@@ -199,6 +210,10 @@ class TrackableModel(_TrackedWritesModel):
                 except (IndexError, TypeError, ValueError, ValidationError):
                     continue  # a value the field no longer accepts: keep the current one
         copy = type(self)(**values)
+        # The copy is this row (an UPDATE when saved, whatever the primary key
+        # type) with no snapshot: a save reads the row's values in SQL and
+        # records exactly what it writes over.
+        copy._state.adding = self._state.adding
         copy._state.db = self._state.db
         return copy
 

@@ -35,6 +35,15 @@ class _TrackedWritesModel(models.Model):
     class Meta:
         abstract = True
 
+    def __getstate__(self) -> dict[str, Any]:
+        # copy.copy(), copy.deepcopy() and pickle: each copy diffs against a
+        # snapshot of its own, or saving one would move the other's baseline.
+        state: dict[str, Any] = super().__getstate__()
+        snapshot = state.get(tracking.SNAPSHOT)
+        if isinstance(snapshot, dict):
+            state[tracking.SNAPSHOT] = dict(snapshot)
+        return state
+
     def save_base(
         self,
         raw: bool = False,
@@ -58,15 +67,6 @@ class _TrackedWritesModel(models.Model):
             tracking.finish_write(self, saved=saved)
 
     save_base.alters_data = True  # type: ignore[attr-defined]
-
-    def __getstate__(self) -> dict[str, Any]:
-        # copy.copy(), copy.deepcopy() and pickle: each copy diffs against a
-        # snapshot of its own, or saving one would move the other's baseline.
-        state: dict[str, Any] = super().__getstate__()
-        snapshot = state.get(tracking.SNAPSHOT)
-        if isinstance(snapshot, dict):
-            state[tracking.SNAPSHOT] = dict(snapshot)
-        return state
 
     def _do_update(self, base_qs: Any, *args: Any, **kwargs: Any) -> Any:
         if tracking.options_for(type(self)).audit_possible:

@@ -14,9 +14,11 @@ class TrackableConfig(AppConfig):
 
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in, user_login_failed
+        from django.db.backends.signals import connection_created
 
         from django_trackable import audit, receivers
         from django_trackable import checks as trackable_checks
+        from django_trackable.expressions import register_sqlite_functions
 
         checks.register(trackable_checks.check_settings, checks.Tags.compatibility)
         checks.register(trackable_checks.check_middleware, checks.Tags.compatibility)
@@ -27,6 +29,10 @@ class TrackableConfig(AppConfig):
         checks.register(trackable_checks.check_request_metadata, checks.Tags.compatibility)
 
         audit.connect_receivers()
+        connection_created.connect(
+            register_sqlite_functions,
+            dispatch_uid="django_trackable.expressions.register_sqlite_functions",
+        )
         user_logged_in.connect(
             receivers.record_login, dispatch_uid="django_trackable.receivers.record_login"
         )

@@ -40,7 +40,15 @@ from django.utils import timezone
 from django_trackable import tracking
 from django_trackable.conf import trackable_settings
 from django_trackable.context import get_current_extra, get_current_user, is_tracking_enabled
-from django_trackable.expressions import AppendEntry, HistoryAppend, Unreturned, _sqlite_json
+from django_trackable.expressions import (
+    AppendEntry,
+    HistoryAppend,
+    IfChanged,
+    LaterStamp,
+    LatestTime,
+    Unreturned,
+    _sqlite_json,
+)
 from django_trackable.history import MASK, Entry, build_entry, to_datetime, to_json
 from django_trackable.tracking import REPR_LENGTH as _REPR_LENGTH
 from django_trackable.tracking import instance_repr as _instance_repr
@@ -161,16 +169,28 @@ def _stamp_value(query: Any, stamp: Any) -> Any:
 
 
 def _sets(value: Any, entry: Entry | None = None) -> bool:
-    """Whether an ``updated_at`` SET value is the entry's own time (so it can find the rows)."""
+    """Whether an ``updated_at`` SET value stamps the entry's own time: then every row the
+    statement wrote has ``updated_at >= that time`` (an index finds them)."""
     if entry is None:
         return value is not None
     when = _stored_time(entry["timestamp"])
+    return any(time == when for time in _times_in(value))
+
+
+def _times_in(value: Any) -> Iterator[Any]:
     if isinstance(value, datetime.datetime):
-        return value == when
-    inner = getattr(value, "expression", value)  # Unreturned
-    candidate = getattr(inner, "value", None)  # IfChanged
-    candidate = getattr(candidate, "value", candidate)  # Value
-    return isinstance(candidate, datetime.datetime) and candidate == when
+        yield value
+    elif isinstance(value, LaterStamp | LatestTime):
+        yield value.time
+    elif isinstance(value, Unreturned):
+        yield from _times_in(value.expression)
+    elif isinstance(value, IfChanged):
+        yield from _times_in(value.value)
+    elif isinstance(value, models.Value):
+        yield value.value
+    elif isinstance(value, BaseExpression):
+        for source in value.get_source_expressions():
+            yield from _times_in(source)
 
 
 def _insert_appended(query: Any, returned: Any = None, returning: Any = None) -> _Appended | None:
@@ -466,7 +486,7 @@ def _follow_up(appended: _Appended, connection: BaseDatabaseWrapper) -> None:
         where_params.append(json.dumps([pk.get_db_prep_value(v, connection) for v in appended.pks]))
     elif appended.stamped:
         stamp = options.roles["updated_at"]
-        where.append(f"t.{qn(stamp.column or stamp.attname)} = %s")
+        where.append(f"t.{qn(stamp.column or stamp.attname)} >= %s")
         where_params.append(stamp.get_db_prep_value(appended.moment, connection))
     reprs = appended.reprs
     if appended.ordered_reprs is not None and appended.pks is None:
@@ -545,7 +565,7 @@ def _read_back(appended: _Appended, connection: BaseDatabaseWrapper) -> Iterator
     if appended.pks is not None:
         rows = rows.filter(pk__in=appended.pks)
     elif appended.stamped:
-        rows = rows.filter(**{options.roles["updated_at"].name: appended.moment})
+        rows = rows.filter(**{f"{options.roles['updated_at'].name}__gte": appended.moment})
     for pk, entries in rows.values_list("pk", history.name).iterator():
         if isinstance(entries, list) and entries:
             last = entries[-1]

@@ -14,6 +14,7 @@ Supported backends: SQLite (JSON1, 3.31+) and PostgreSQL (jsonb). The
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -156,6 +157,12 @@ def _pg_json(field: models.Field[Any, Any], connection: BaseDatabaseWrapper) -> 
         return "to_jsonb(to_char({v}, 'YYYY-MM-DD'))"
     if kind == "TimeField":
         return "to_jsonb(to_char({v}, 'HH24:MI:SS.US'))"
+    if kind == "DurationField":
+        return (
+            "to_jsonb("
+            + _duration_text("(EXTRACT(EPOCH FROM {v}) * 1000000)::bigint", "lpad")
+            + ")"
+        )
     if kind == "BinaryField":
         return "to_jsonb(translate(encode({v}, 'base64'), E'\\n', ''))"
     if kind == "GenericIPAddressField":
@@ -189,15 +196,71 @@ def _sqlite_json(field: models.Field[Any, Any]) -> str:
             "substr({v}, 9, 4) || '-' || substr({v}, 13, 4) || '-' || "
             "substr({v}, 17, 4) || '-' || substr({v}, 21) END"
         )
-    if kind == "DurationField":  # stored as microseconds; ISO 8601 like Python's
+    if kind == "TimeField":  # stored without a fraction when it is zero
         return (
-            "CASE WHEN {v} IS NULL THEN NULL WHEN {v} < 0 "
-            "THEN printf('-PT%%.6fS', -{v} / 1000000.0) "
-            "ELSE printf('PT%%.6fS', {v} / 1000000.0) END"
+            "CASE WHEN {v} IS NULL THEN NULL WHEN instr({v}, '.') THEN {v} "
+            "ELSE {v} || '.000000' END"
         )
-    if kind == "BinaryField":  # SQLite has no base64(); the old value is not recorded
-        return "NULL"
+    if kind == "DurationField":  # stored as microseconds
+        return _duration_text("{v}", "printf")
+    if kind == "BinaryField":  # SQLite has no base64(): see register_sqlite_functions()
+        return f"{SQLITE_BASE64}({{v}})"
     return "{v}"
+
+
+#: The SQLite function that encodes a BLOB as Python's base64 does.
+SQLITE_BASE64 = "django_trackable_base64"
+
+
+def _base64(value: Any) -> str | None:
+    if value is None:
+        return None
+    return base64.b64encode(bytes(value)).decode("ascii")
+
+
+def register_sqlite_functions(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
+    """``connection_created``: the SQL functions old values read on SQLite need."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function(SQLITE_BASE64, 1, _base64, deterministic=True)
+
+
+def _duration_text(micros: str, pad: str) -> str:
+    """SQL for Python's ``duration_iso_string()`` of ``micros`` microseconds (``{v}`` inside).
+
+    ``pad`` is how the backend zero-pads: ``lpad`` (PostgreSQL) or ``printf`` (SQLite).
+    """
+    a = "abs(d.us)"
+    # "%%": the SQL goes through the driver's parameter formatting.
+    parts = {
+        "days": f"{a} / 86400000000",
+        "hours": f"{a} %% 86400000000 / 3600000000",
+        "minutes": f"{a} %% 3600000000 / 60000000",
+        "seconds": f"{a} %% 60000000 / 1000000",
+        "micros": f"{a} %% 1000000",
+    }
+    if pad == "lpad":
+
+        def two(name: str) -> str:
+            return f"lpad(({parts[name]})::text, 2, '0')"
+
+        fraction = f"lpad(({parts['micros']})::text, 6, '0')"
+        days = f"({parts['days']})::text"
+    else:
+
+        def two(name: str) -> str:
+            return f"printf('%%02d', {parts[name]})"
+
+        fraction = f"printf('%%06d', {parts['micros']})"
+        days = f"CAST({parts['days']} AS TEXT)"
+    text = (
+        f"CASE WHEN d.us < 0 THEN '-' ELSE '' END || 'P' || {days} || 'DT' || "
+        f"{two('hours')} || 'H' || {two('minutes')} || 'M' || {two('seconds')} || "
+        f"CASE WHEN {parts['micros']} > 0 THEN '.' || {fraction} ELSE '' END || 'S'"
+    )
+    return (
+        f"(SELECT CASE WHEN d.us IS NULL THEN NULL ELSE {text} END "
+        f"FROM (SELECT {micros} AS us) AS d)"
+    )
 
 
 def _apply(template: str, sql: str, params: list[Any]) -> _SQL:
@@ -402,6 +465,61 @@ class IfChanged(Expression):
             f"CASE WHEN {condition} THEN {value_sql} ELSE {column_sql} END",
             [*condition_params, *value_params, *column_params],
         )
+
+
+class LatestTime(Expression):
+    """``time``, unless the column already holds a later one: ``updated_at`` never moves back.
+
+    A write takes its time before it waits for the row's lock, so a writer
+    that waited can commit after one that started later. Its entry then comes
+    after the later one in ``history``, but ``updated_at`` keeps the later
+    time, so ``since(t)`` finds every row with an entry after ``t``.
+    """
+
+    def __init__(self, field: models.Field[Any, Any], time: Any) -> None:
+        super().__init__(output_field=field)
+        self.time = time
+        self.column: Any = models.F(field.name)
+        self.value: Any = models.Value(time, output_field=field)
+
+    def get_source_expressions(self) -> list[Any]:
+        return [self.column, self.value]
+
+    def set_source_expressions(self, exprs: Sequence[Any]) -> None:
+        self.column, self.value = exprs
+
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> _SQL:  # type: ignore[override]
+        column_sql, column_params = compiler.compile(self.column)
+        value_sql, value_params = compiler.compile(self.value)
+        return _later(column_sql, list(column_params), value_sql, list(value_params))
+
+
+def _later(
+    column_sql: str, column_params: list[Any], value_sql: str, value_params: list[Any]
+) -> _SQL:
+    return (
+        f"CASE WHEN {column_sql} > {value_sql} THEN {column_sql} ELSE {value_sql} END",
+        [*column_params, *value_params, *column_params, *value_params],
+    )
+
+
+class LaterStamp:
+    """:class:`LatestTime` as ``Model.save()`` writes it (see :class:`Unreturned`)."""
+
+    __slots__ = ("field", "time")
+
+    def __init__(self, field: models.Field[Any, Any], time: Any) -> None:
+        self.field = field
+        self.time = time
+
+    def as_expression(self, field_name: str) -> Any:
+        """The same value as a resolvable expression (``bulk_update()`` needs one)."""
+        return LatestTime(self.field, self.time)
+
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> _SQL:
+        column = connection.ops.quote_name(self.field.column or self.field.attname)
+        value = self.field.get_db_prep_save(self.time, connection)
+        return _later(column, [], "%s", [value])
 
 
 class Unreturned:

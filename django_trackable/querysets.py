@@ -15,6 +15,8 @@ from django_trackable.expressions import (
     HistoryAppend,
     HistoryHasUser,
     IfChanged,
+    LaterStamp,
+    LatestTime,
     SQLChange,
 )
 from django_trackable.history import build_entry, to_datetime
@@ -175,7 +177,13 @@ def _apply_plan(
         if not isinstance(value, tracking.SQL_VALUES):  # a new stamp stays on the instance
             obj.__dict__[field.attname] = value
             continue
-        restore[field.attname] = obj.__dict__.get(field.attname, _ABSENT)
+        # After the write the instance holds its new stamp, or what it had.
+        kept = (
+            value.time
+            if isinstance(value, LaterStamp)
+            else obj.__dict__.get(field.attname, _ABSENT)
+        )
+        restore[field.attname] = kept
         obj.__dict__[field.attname] = value.as_expression(field.name)
     return restore
 
@@ -209,7 +217,10 @@ def _tracked_update_values(model: type[models.Model], kwargs: dict[str, Any]) ->
         values[history.name] = HistoryAppend(
             history.name, entry, sql_changes, options.limit, target=target
         )
-        for role, value in (("updated_at", seed.now), ("updated_by", user_pk)):
+        sql_stamps: dict[str, Any] = {"updated_by": user_pk}
+        if "updated_at" in roles:
+            sql_stamps["updated_at"] = LatestTime(roles["updated_at"], seed.now)
+        for role, value in sql_stamps.items():
             if role in roles:
                 values[roles[role].name] = IfChanged(roles[role], value, sql_changes)
     # What the caller sets explicitly wins (e.g. update(history=[]) to clear it).

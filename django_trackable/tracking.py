@@ -29,6 +29,8 @@ from django_trackable.expressions import (
     HistoryAppend,
     IfChanged,
     KeepColumn,
+    LaterStamp,
+    LatestTime,
     SQLChange,
     Unreturned,
 )
@@ -56,7 +58,7 @@ UPDATE_ROLES = ("updated_at", "updated_by", "history")
 _MUTABLE_TYPES = frozenset({"JSONField", "ArrayField", "HStoreField"})
 #: Values a stamp's pre_save() hands to the UPDATE compiler as SQL, not as a
 #: value; each has ``as_expression(field_name)`` for callers that need one.
-SQL_VALUES = (KeepColumn, Unreturned, AppendEntry)
+SQL_VALUES = (KeepColumn, Unreturned, AppendEntry, LaterStamp)
 _UNSET: Any = object()
 
 
@@ -338,6 +340,8 @@ def field_pre_save(field: _StampMixin, instance: models.Model, add: bool) -> Any
     except KeyError:
         return getattr(instance, model_field.attname)
     if type(value) in SQL_VALUES:
+        if type(value) is LaterStamp:  # the instance holds its own time
+            instance.__dict__[model_field.attname] = value.time
         return value
     if role == "created_by" or role == "updated_by":
         instance.__dict__[model_field.attname] = value
@@ -446,11 +450,16 @@ def make_plan(instance: models.Model, add: bool) -> Plan:
     else:
         append = AppendEntry(history.column or history.attname, entry, options.limit, target)
     values = {**keep, "history": append}
+    updated_at = roles.get("updated_at")
     if known:
-        values["updated_at"] = seed.now
+        if updated_at is not None:
+            values["updated_at"] = LaterStamp(updated_at, seed.now)
         values["updated_by"] = user_pk
     else:  # whether anything changes is only known to the database
-        for role, value in (("updated_at", seed.now), ("updated_by", user_pk)):
+        stamps: tuple[tuple[str, Any], ...] = (("updated_by", user_pk),)
+        if updated_at is not None:
+            stamps += (("updated_at", LatestTime(updated_at, seed.now)),)
+        for role, value in stamps:
             if role in roles:
                 values[role] = Unreturned(IfChanged(roles[role], value, sql_changes))
     return Plan(False, values, user=user, entry=entry, sql_entry=bool(sql_changes))

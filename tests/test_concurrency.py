@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import threading
 
 import pytest
@@ -75,3 +76,26 @@ def test_concurrent_saves_respect_the_history_limit(settings):
     run_threads(work)
 
     assert len(Product.objects.get(pk=product.pk).history) == 10
+
+
+def test_updated_at_is_never_older_than_the_newest_entry_under_racing_writers():
+    from django_trackable.history import entry_time
+
+    product = Product.objects.create(name="shared", quantity=0)
+    violations = []
+
+    def work(index):
+        mine = Product.objects.get(pk=product.pk)
+        for round_ in range(20):
+            mine.quantity = index * 100 + round_ + 1
+            mine.save()
+            row = Product.objects.get(pk=product.pk)
+            newest = max(entry_time(entry) for entry in row.history)
+            if row.updated_at < newest:
+                violations.append((row.updated_at, newest))
+            if not Product.objects.since(newest - datetime.timedelta(microseconds=1)).exists():
+                violations.append(("since", newest))
+
+    run_threads(work)
+
+    assert violations == []

@@ -311,3 +311,26 @@ def test_bulk_update_of_the_same_object_twice_records_one_entry():
     assert isinstance(product.history, list)
     assert [e["action"] for e in product.history] == ["create", "update"]
     assert Product.objects.get(pk=product.pk).history == product.history
+
+
+@pytest.mark.parametrize("late_write", ["save", "update"])
+def test_updated_at_never_moves_back_so_since_finds_every_entry(late_write):
+    # A writer takes its time before it waits for the row's lock: one that
+    # started first can commit last, with the older time.
+    with time_machine.travel(T0, tick=False):
+        product = Product.objects.create(name="Lamp")
+    early = Product.objects.get(pk=product.pk)
+    later = T0 + datetime.timedelta(hours=2)
+    with time_machine.travel(later, tick=False):
+        Product.objects.filter(pk=product.pk).update(name="Desk lamp")
+    with time_machine.travel(T0 + datetime.timedelta(hours=1), tick=False):
+        if late_write == "save":
+            early.quantity = 5
+            early.save()
+        else:
+            Product.objects.filter(pk=product.pk).update(quantity=5)
+
+    stored = Product.objects.get(pk=product.pk)
+    assert stored.updated_at == later
+    assert list(Product.objects.since(later - datetime.timedelta(microseconds=1))) == [stored]
+    assert [e["timestamp"][11:13] for e in stored.history] == ["12", "14", "13"]  # commit order

@@ -8,7 +8,7 @@ from django.db import models, router, transaction
 
 from django_trackable import statements, tracking
 from django_trackable.context import get_current_extra, is_tracking_enabled
-from django_trackable.expressions import HistoryAppend
+from django_trackable.expressions import HistoryAppend, LatestTime
 from django_trackable.history import Entry, JSONValue, build_entry
 from django_trackable.managers import LifecycleManager, every_row
 from django_trackable.models.trackable import _TrackedWritesModel
@@ -106,7 +106,7 @@ def stamp_values(
     user = seed.resolve_user()
     values: dict[str, Any] = {}
     if "updated_at" in roles:
-        values[roles["updated_at"].name] = seed.now
+        values[roles["updated_at"].name] = LatestTime(roles["updated_at"], seed.now)
     if "updated_by" in roles:
         values[roles["updated_by"].name] = tracking.user_pk_for(roles["updated_by"], user)
     entry = None
@@ -136,6 +136,8 @@ def apply_written(
     history = options.history
     for name, value in values.items():
         field: Any = model._meta.get_field(name)
+        if isinstance(value, LatestTime):
+            value = value.time
         if history is not None and field is history:
             entries = instance.__dict__.get(history.attname)
             if entry is not None and isinstance(entries, list):

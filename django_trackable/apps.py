@@ -29,6 +29,7 @@ class TrackableConfig(AppConfig):
         checks.register(trackable_checks.check_request_metadata, checks.Tags.compatibility)
 
         audit.connect_receivers()
+        receivers.connect_set_on_delete()
         connection_created.connect(
             register_sqlite_functions,
             dispatch_uid="django_trackable.expressions.register_sqlite_functions",

@@ -119,9 +119,16 @@ class AppendEntry:
 
 
 class SQLChange:
-    """One field of an entry whose old value is read from the row in SQL."""
+    """One field of an entry whose old value is read from the row in SQL.
 
-    def __init__(self, field: models.Field[Any, Any], new: Any, *, masked: bool) -> None:
+    ``old`` is the SQL that reads it, when the column is not in the table the
+    UPDATE writes (multi-table inheritance: see :func:`column_of_row`); by
+    default the column itself.
+    """
+
+    def __init__(
+        self, field: models.Field[Any, Any], new: Any, *, masked: bool, old: Any = None
+    ) -> None:
         self.field = field
         self.masked = masked
         if hasattr(new, "prepare_database_save"):  # a model instance for a foreign key
@@ -129,6 +136,24 @@ class SQLChange:
         self.is_expression = hasattr(new, "resolve_expression")
         self.new_json = None if self.is_expression else to_json(new)
         self.new = new if self.is_expression else models.Value(new, output_field=field)
+        self.old: Any = old if old is not None else models.F(field.name)
+
+
+def column_of_row(
+    model: type[models.Model], field: models.Field[Any, Any], value: Any = None
+) -> Any:
+    """``field``'s value in this row's record of ``model``'s table, as a correlated subquery.
+
+    Under multi-table inheritance a row's columns live in several tables that
+    share its primary key; the UPDATE that appends to ``history`` reads the
+    others' columns this way. With ``value`` (an expression), the subquery
+    computes it on ``model`` instead of reading the column.
+    """
+    rows = model._base_manager.filter(pk=models.OuterRef("pk"))
+    if value is None:
+        return models.Subquery(rows.values(field.attname)[:1], output_field=field)
+    rows = rows.annotate(_trackable_value=value)
+    return models.Subquery(rows.values("_trackable_value")[:1], output_field=field)
 
 
 def _value_field(field: models.Field[Any, Any]) -> models.Field[Any, Any]:
@@ -368,7 +393,7 @@ class HistoryAppend(Expression):
         #: What the rows are (an :class:`~django_trackable.audit.AuditTarget`), for the audit log.
         self.target = target
         self.history: Any = models.F(field_name)
-        self.olds: list[Any] = [models.F(c.field.name) for c in self.sql_changes]
+        self.olds: list[Any] = [c.old for c in self.sql_changes]
         self.news: list[Any] = [c.new for c in self.sql_changes]
 
     def __repr__(self) -> str:
@@ -444,7 +469,7 @@ class IfChanged(Expression):
             if hasattr(value, "resolve_expression")
             else models.Value(value, output_field=field)
         )
-        self.olds: list[Any] = [models.F(c.field.name) for c in self.sql_changes]
+        self.olds: list[Any] = [c.old for c in self.sql_changes]
         self.news: list[Any] = [c.new for c in self.sql_changes]
 
     def get_source_expressions(self) -> list[Any]:

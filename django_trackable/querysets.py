@@ -18,6 +18,7 @@ from django_trackable.expressions import (
     LaterStamp,
     LatestTime,
     SQLChange,
+    column_of_row,
 )
 from django_trackable.history import build_entry, to_datetime
 
@@ -57,10 +58,41 @@ class _TrackedWritesQuerySet(models.QuerySet[_M]):
         their stamps.
         """
         if is_tracking_enabled():
+            history = tracking.options_for(self.model).history
+            if history is not None and _tables(self.model, kwargs).keys() - {history.model}:
+                return self._update_across_tables(kwargs)
             kwargs.update(_tracked_update_values(self.model, kwargs))
         return super().update(**kwargs)
 
     update.alters_data = True  # type: ignore[attr-defined]
+
+    def _update_across_tables(self, kwargs: dict[str, Any]) -> int:
+        """``update()`` of columns outside the history's table (multi-table inheritance).
+
+        Django updates the child's table before its parents'. The history's
+        table goes first here, while the other tables still hold the old
+        values its UPDATE reads, then each other table: the same statements
+        as Django's (one SELECT of the primary keys, one UPDATE per table).
+        """
+        history = tracking.options_for(self.model).history
+        assert history is not None
+        tables = _tables(self.model, kwargs)
+        with transaction.atomic(using=self.db, savepoint=False):
+            pks = list(self.values_list("pk", flat=True))
+            if not pks:
+                return 0
+            own = tables.pop(history.model, {})
+            others = {name: value for values in tables.values() for name, value in values.items()}
+            values = {
+                **own,
+                **_tracked_update_values(self.model, {**own, **others}, across_tables=True),
+            }
+            rows = history.model._base_manager.using(self.db).filter(pk__in=pks)
+            count: int = models.QuerySet.update(statements.tracked(rows), **values)
+            for table, table_values in tables.items():
+                rows = table._base_manager.using(self.db).filter(pk__in=pks)
+                count = models.QuerySet.update(rows, **table_values)
+        return count
 
     def delete(self) -> tuple[int, dict[str, int]]:
         """Django's delete; with the audit log on, each row logged with its last values."""
@@ -188,8 +220,23 @@ def _apply_plan(
     return restore
 
 
-def _tracked_update_values(model: type[models.Model], kwargs: dict[str, Any]) -> dict[str, Any]:
-    """The stamp and history values to add to ``QuerySet.update(**kwargs)``."""
+def _tables(model: type[models.Model], kwargs: dict[str, Any]) -> dict[Any, dict[str, Any]]:
+    """``update()``'s values by the model whose table holds each column."""
+    tables: dict[Any, dict[str, Any]] = {}
+    for name, value in kwargs.items():
+        table = model._meta.get_field(name).model._meta.concrete_model
+        tables.setdefault(table, {})[name] = value
+    return tables
+
+
+def _tracked_update_values(
+    model: type[models.Model], kwargs: dict[str, Any], *, across_tables: bool = False
+) -> dict[str, Any]:
+    """The stamp and history values to add to ``QuerySet.update(**kwargs)``.
+
+    ``across_tables``: the UPDATE of the history's table runs first, so the
+    other tables' old values (and new ones computed from them) are read there.
+    """
     options = tracking.options_for(model)
     roles = options.roles
     if not options.stamped:
@@ -198,8 +245,19 @@ def _tracked_update_values(model: type[models.Model], kwargs: dict[str, Any]) ->
     sql_changes = []
     for key, value in kwargs.items():
         tf = options.by_name.get(key)
-        if tf is not None and tf.in_history_table:
+        if tf is None:
+            continue
+        if tf.in_history_table:
             sql_changes.append(SQLChange(tf.field, value, masked=tf.masked))
+        elif across_tables:
+            table = tf.field.model
+            new = (
+                column_of_row(model, tf.field, value)
+                if hasattr(value, "resolve_expression")
+                else value
+            )
+            old = column_of_row(table, tf.field)
+            sql_changes.append(SQLChange(tf.field, new, masked=tf.masked, old=old))
     seed = tracking.Seed()
     values: dict[str, Any] = {}
     history = options.history

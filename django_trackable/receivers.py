@@ -5,11 +5,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.db import models
+from django.db.models.signals import pre_delete
 
 from django_trackable.conf import trackable_settings
 
-__all__ = ["record_failed_login", "record_login"]
+__all__ = [
+    "connect_set_on_delete",
+    "record_dependants_set_on_delete",
+    "record_failed_login",
+    "record_login",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -57,3 +65,68 @@ def attempted_username(credentials: Any) -> str:
         if isinstance(value, str) and value:
             return value
     return ""
+
+
+def _set_value(on_delete: Any, field: models.Field[Any, Any]) -> tuple[bool, Any]:
+    """Whether ``on_delete`` sets ``field`` to a value (SET_NULL, SET_DEFAULT, SET()), and which."""
+    if on_delete is models.SET_NULL:
+        return True, None
+    if on_delete is models.SET_DEFAULT:
+        return True, field.get_default()
+    deconstruct = getattr(on_delete, "deconstruct", None)
+    if deconstruct is not None:
+        path, args, _kwargs = deconstruct()
+        if path == "django.db.models.SET" and len(args) == 1:
+            value = args[0]
+            return True, value() if callable(value) else value
+    return False, None
+
+
+def _set_on_delete_relations(
+    target: type[models.Model],
+) -> list[tuple[type[models.Model], models.Field[Any, Any]]]:
+    """(tracked model, its foreign key to ``target``) where deleting a target row sets the key."""
+    from django_trackable import tracking
+
+    found = []
+    for model in apps.get_models():
+        if model._meta.proxy or not tracking.options_for(model).stamped:
+            continue
+        for field in model._meta.concrete_fields:
+            remote = field.remote_field
+            if remote is None or not field.many_to_one and not field.one_to_one:
+                continue
+            if remote.model is target and _set_value(remote.on_delete, field)[0]:
+                found.append((model, field))
+    return found
+
+
+def record_dependants_set_on_delete(
+    sender: type[models.Model], instance: models.Model, using: str, **kwargs: Any
+) -> None:
+    """``pre_delete``: tracked rows whose key to ``instance`` Django is about to set
+    (``on_delete=SET_NULL``, ``SET_DEFAULT``, ``SET(...)``) are changed first by the
+    tracked ``update()``, in the deleting transaction, so each gets its entry and
+    stamps. Django's own UPDATE then finds nothing left to change.
+
+    One UPDATE per deleted row and relation.
+    """
+    from django_trackable.querysets import TrackableQuerySet
+
+    for model, field in _set_on_delete_relations(sender._meta.concrete_model or sender):
+        _set, value = _set_value(field.remote_field.on_delete, field)
+        rows = TrackableQuerySet(model=model, using=using).filter(**{field.name: instance})
+        rows.update(**{field.name: value})
+
+
+def connect_set_on_delete() -> None:
+    """Connect :func:`record_dependants_set_on_delete` for every model tracked rows point
+    to with a setting ``on_delete`` (called from ``AppConfig.ready()``)."""
+    for model in apps.get_models():
+        concrete = model._meta.concrete_model or model
+        if _set_on_delete_relations(concrete):
+            pre_delete.connect(
+                record_dependants_set_on_delete,
+                sender=model,
+                dispatch_uid=f"django_trackable.set_on_delete.{model._meta.label_lower}",
+            )

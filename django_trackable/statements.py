@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import models
+from django.db.models.constants import OnConflict
+from django.db.models.expressions import RawSQL
 from django.db.models.sql import InsertQuery, Query, UpdateQuery
 
 if TYPE_CHECKING:
@@ -138,15 +140,89 @@ class _TrackedInsertCompiler:
 
     def as_sql(self) -> Any:
         fused = self._trackable_fused
-        if fused is None:
-            return super().as_sql()  # type: ignore[misc]
         theirs = getattr(self, "returning_fields", None)
-        self.returning_fields = None
+        if fused is not None:
+            self.returning_fields = None
         try:
             statements = super().as_sql()  # type: ignore[misc]
         finally:
             self.returning_fields = theirs
+        if self.query.on_conflict == OnConflict.UPDATE:  # type: ignore[attr-defined]
+            statements = [_record_conflict_updates(self, sql, params) for sql, params in statements]
+        if fused is None:
+            return statements
         return [fused.around(self, sql, params, theirs) for sql, params in statements]
+
+
+def _record_conflict_updates(compiler: Any, sql: str, params: Any) -> tuple[str, Any]:
+    """``bulk_create(update_conflicts=True)``: the rows its ``ON CONFLICT DO UPDATE``
+    changes get an ``update`` entry and stamps, like any other write.
+
+    The entry's old values are the row's, the new ones those the INSERT
+    proposed (``EXCLUDED``); rows the conflict leaves as they were get nothing.
+    """
+    from django_trackable import tracking
+    from django_trackable.expressions import HistoryAppend, LatestTime, SQLChange, _Changes
+
+    query = compiler.query
+    connection = compiler.connection
+    options = tracking.options_for(query.model)
+    history = options.history
+    plan = query.objs[0].__dict__.get(tracking.PLAN) if query.objs else None
+    if history is None or plan is None or plan.entry is None:
+        return sql, params
+    qn = connection.ops.quote_name
+    fields = query.fields or [query.model._meta.pk]
+    suffix = connection.ops.on_conflict_suffix_sql(
+        fields,
+        query.on_conflict,
+        (f.column for f in query.update_fields),
+        (f.column for f in query.unique_fields),
+    )
+    at = sql.rfind(suffix) if suffix else -1
+    if at < 0:
+        return sql, params
+    table = qn(query.model._meta.db_table)
+
+    def row(field: Any) -> Any:
+        return RawSQL(f"{table}.{qn(field.column)}", (), output_field=field)
+
+    def proposed(field: Any) -> Any:
+        return RawSQL(f"EXCLUDED.{qn(field.column)}", (), output_field=field)
+
+    changes = []
+    for field in query.update_fields:
+        tf = options.by_name.get(field.name)
+        if tf is not None and tf.in_history_table:
+            changes.append(SQLChange(field, proposed(field), masked=tf.masked, old=row(field)))
+    given = {f.name for f in query.update_fields}
+    if not changes or history.name in given:
+        return sql, params
+    entry = {k: v for k, v in plan.entry.items() if k != "changes"} | {"action": "update"}
+    append = HistoryAppend(history.name, entry, changes, options.limit)
+    append.set_source_expressions(
+        [row(history), *[c.old for c in changes], *[c.new for c in changes]]
+    )
+    history_sql, history_params = compiler.compile(append)
+    olds, news = [c.old for c in changes], [c.new for c in changes]
+    condition, condition_params = _Changes(compiler, connection, changes, olds, news).condition()
+    assignments = [f"{qn(history.column)} = {history_sql}"]
+    extra_params = list(history_params)
+    for role in ("updated_at", "updated_by"):
+        field = options.roles.get(role)
+        if field is None or field.name in given:
+            continue
+        column = f"{table}.{qn(field.column)}"
+        new = f"EXCLUDED.{qn(field.column)}"
+        if role == "updated_at":  # never back in time (see expressions.LatestTime)
+            new = f"CASE WHEN {column} > {new} THEN {column} ELSE {new} END"
+        assignments.append(
+            f"{qn(field.column)} = CASE WHEN {condition} THEN {new} ELSE {column} END"
+        )
+        extra_params += condition_params
+    end = at + len(suffix)
+    # Nothing after the suffix takes parameters (RETURNING names columns only).
+    return f"{sql[:end]}, {', '.join(assignments)}{sql[end:]}", (*params, *extra_params)
 
 
 def tracked(queryset: _Q) -> _Q:

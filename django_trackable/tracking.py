@@ -33,6 +33,7 @@ from django_trackable.expressions import (
     LatestTime,
     SQLChange,
     Unreturned,
+    column_of_row,
 )
 from django_trackable.history import (
     MASK,
@@ -74,10 +75,13 @@ class TrackedField:
     field: models.Field[Any, Any]
     masked: bool
     mutable: bool
-    #: Whether the field's column is in the table that holds ``history``; only
-    #: those can have their old value read by the UPDATE that appends (under
-    #: multi-table inheritance the others live in another table).
+    #: Whether the field's column is in the table that holds ``history``
+    #: (under multi-table inheritance the others live in other tables).
     in_history_table: bool = True
+    #: Whether the column's table is a multi-table child of the history's: a
+    #: save writes it after the history's table, so the UPDATE that appends can
+    #: still read its old value (see ``expressions.column_of_row``).
+    saved_after_history: bool = False
 
 
 class ModelOptions:
@@ -101,6 +105,8 @@ class ModelOptions:
         #: the row has them by a plain UPDATE, like every role field.
         self.stamped = any(role in self.roles for role in ROLES)
         self.limit: int | None = trackable_settings.HISTORY_LIMIT
+        #: Whether a save also records the columns it writes over (a lost update).
+        self.overwrites = bool(getattr(model, "track_overwrites", False))
         track_audit_log = getattr(model, "track_audit_log", None)
         #: Whether this model's entries also go to the AuditLog table.
         self.audit = self.history is not None and bool(
@@ -130,6 +136,8 @@ class ModelOptions:
                 or (matcher is not None and matcher.search(f.name) is not None),
                 mutable=f.get_internal_type() in _MUTABLE_TYPES,
                 in_history_table=history_table is None or f.model._meta.db_table == history_table,
+                saved_after_history=self.history is not None
+                and self.history.model in f.model._meta.get_parent_list(),
             )
             for f in candidates
             if f.name not in exclude and f.attname not in exclude
@@ -504,6 +512,16 @@ def _initial_changes(instance: models.Model, options: ModelOptions) -> dict[str,
     return changes
 
 
+def _sql_change(tf: TrackedField, new: Any) -> SQLChange | None:
+    """``tf`` as a change a save's UPDATE reads the old value of, if it can."""
+    if tf.in_history_table:
+        return SQLChange(tf.field, new, masked=tf.masked)
+    if tf.saved_after_history:
+        old = column_of_row(tf.field.model, tf.field)
+        return SQLChange(tf.field, new, masked=tf.masked, old=old)
+    return None  # written before the history's table: its old value is gone
+
+
 def _same(tf: TrackedField, old: Any, new: Any) -> bool:
     if new is old:
         return True
@@ -536,11 +554,18 @@ def _diff(
         except KeyError:  # deferred and never assigned: not saved either
             continue
         if snapshot is None or tf.attname not in snapshot:
-            if tf.in_history_table:
-                sql_changes.append(SQLChange(tf.field, new, masked=tf.masked))
+            change = _sql_change(tf, new)
+            if change is not None:
+                sql_changes.append(change)
             continue
         old = snapshot[tf.attname]
         if _same(tf, old, new):
+            if options.overwrites:
+                # Unchanged here, but the row may hold another writer's value:
+                # the UPDATE compares and records what it writes over.
+                change = _sql_change(tf, new)
+                if change is not None:
+                    sql_changes.append(change)
             continue
         known[tf.name] = [MASK, MASK] if tf.masked else [to_json(old), to_json(new)]
     return known, sql_changes

@@ -338,3 +338,39 @@ def test_concurrent_writers_each_get_one_log_row_per_entry(django_user_model):
     history = Product.objects.get(pk=product.pk).history
     assert len(history) == 1 + threads * saves * 2
     assert _as_entries(product) == sorted(history, key=lambda e: e["timestamp"])
+
+
+def test_an_upsert_logs_the_rows_it_creates_and_the_rows_it_changes():
+    lamp = Token.objects.create(label="lamp")
+    new = Token(label="new")
+
+    Token.objects.bulk_create(
+        [Token(id=lamp.pk, label="lamp 2"), new],
+        update_conflicts=True,
+        unique_fields=["id"],
+        update_fields=["label"],
+    )
+
+    assert [(row.action, row.changes) for row in _log(lamp)][-1] == (
+        "update",
+        {"label": ["lamp", "lamp 2"]},
+    )
+    assert [row.action for row in _log(new)] == ["create"]
+
+
+def test_an_update_of_a_multi_table_childs_columns_is_logged():
+    restaurant = Restaurant.objects.create(name="Luigi's")
+
+    Restaurant.objects.update(serves_pizza=True)
+
+    assert _log(restaurant)[-1].changes == {"serves_pizza": [False, True]}
+
+
+def test_set_null_on_delete_is_logged_for_each_dependant():
+    category = Category.objects.create(name="Lamps")
+    product = Product.objects.create(name="Lamp", category=category)
+    pk = category.pk
+
+    category.delete()
+
+    assert _log(product)[-1].changes == {"category": [pk, None]}

@@ -88,7 +88,8 @@ def test_unsupported_database_is_an_error(monkeypatch):
     assert set(ids(messages)) == {"django_trackable.E005"}
 
 
-@pytest.mark.django_db
+# Django 6.1 runs JSONField checks against every database alias.
+@pytest.mark.django_db(databases=["default", "other"])
 def test_manage_py_check_fails_on_an_error(settings):
     settings.TRACKABLE = {"HISTORY_LIMIT": -1}
     with pytest.raises(SystemCheckError, match="django_trackable.E003"):

@@ -179,7 +179,8 @@ def test_a_tenant_resolver_of_the_wrong_type_is_e003_only(settings):
     assert checks.check_tenant_resolver() == []
 
 
-@pytest.mark.django_db
+# Django 6.1 runs JSONField checks against every database alias.
+@pytest.mark.django_db(databases=["default", "other"])
 def test_manage_py_check_fails_on_a_lifecycle_error(settings):
     settings.TRACKABLE = {"TENANT_RESOLVER": "tests.no_such_module.resolve"}
     with pytest.raises(SystemCheckError, match="django_trackable.E026"):

@@ -684,3 +684,53 @@ def test_a_copy_of_an_instance_diffs_against_a_snapshot_of_its_own(copier):
 
     history = reload(product).history
     assert [e["changes"] for e in history[1:]] == [{"quantity": [1, 2]}, {"name": ["v0", "v1"]}]
+
+
+@pytest.fixture
+def recording_overwrites(monkeypatch):
+    from django_trackable import tracking
+
+    monkeypatch.setattr(Product, "track_overwrites", True)
+    tracking.clear_model_options()
+    yield
+    monkeypatch.undo()
+    tracking.clear_model_options()
+
+
+def test_a_stale_full_save_records_what_it_writes_over_with_track_overwrites(
+    recording_overwrites,
+):
+    product = Product.objects.create(name="Lamp", quantity=1)
+    stale = reload(product)
+    Product.objects.filter(pk=product.pk).update(quantity=7)  # another writer
+
+    stale.name = "Desk lamp"
+    stale.save()
+
+    entry = reload(product).history[-1]
+    assert entry["changes"] == {"name": ["Lamp", "Desk lamp"], "quantity": [7, 1]}
+
+
+def test_a_save_with_track_overwrites_and_nothing_overwritten_records_only_its_changes(
+    recording_overwrites,
+):
+    product = reload(Product.objects.create(name="Lamp", quantity=1))
+    product.name = "Desk lamp"
+    product.save()
+    product.save()  # changes nothing, overwrites nothing
+
+    history = reload(product).history
+    assert [e["changes"] for e in history[1:]] == [{"name": ["Lamp", "Desk lamp"]}]
+
+
+def test_without_track_overwrites_a_stale_save_records_only_its_own_changes():
+    product = Product.objects.create(name="Lamp", quantity=1)
+    stale = reload(product)
+    Product.objects.filter(pk=product.pk).update(quantity=7)
+
+    stale.name = "Desk lamp"
+    stale.save()
+
+    stored = reload(product)
+    assert stored.quantity == 1  # Django's lost update: save() writes every field
+    assert stored.history[-1]["changes"] == {"name": ["Lamp", "Desk lamp"]}

@@ -334,3 +334,61 @@ def test_updated_at_never_moves_back_so_since_finds_every_entry(late_write):
     assert stored.updated_at == later
     assert list(Product.objects.since(later - datetime.timedelta(microseconds=1))) == [stored]
     assert [e["timestamp"][11:13] for e in stored.history] == ["12", "14", "13"]  # commit order
+
+
+def test_deleting_a_row_that_tracked_rows_point_to_with_set_null_records_the_change(
+    alice, django_assert_num_queries
+):
+    category = Category.objects.create(name="Lamps")
+    pk = category.pk
+    products = [Product.objects.create(name=f"p{i}", category=category) for i in range(3)]
+
+    # Django's DELETE and its UPDATEs of Product and PlainProduct, plus the
+    # tracked UPDATE that records the change.
+    with acting_as(alice), django_assert_num_queries(4):
+        category.delete()
+
+    for product in products:
+        stored = Product.objects.get(pk=product.pk)
+        assert stored.category is None
+        assert stored.updated_by == alice
+        assert stored.history[-1]["changes"] == {"category": [pk, None]}
+
+
+def test_a_queryset_delete_records_every_set_null_dependant():
+    first, second = Category.objects.create(name="a"), Category.objects.create(name="b")
+    Product.objects.create(name="p1", category=first)
+    Product.objects.create(name="p2", category=second)
+
+    Category.objects.all().delete()
+
+    assert [p.history[-1]["changes"] for p in Product.objects.order_by("name")] == [
+        {"category": [first.pk, None]},
+        {"category": [second.pk, None]},
+    ]
+
+
+def test_bulk_create_with_update_conflicts_records_the_rows_it_updates(alice):
+    from tests.testapp.models import Token
+
+    with time_machine.travel(T0, tick=False):
+        lamp = Token.objects.create(label="lamp")
+        desk = Token.objects.create(label="desk")
+    later = T0 + datetime.timedelta(hours=1)
+    new = Token(label="new")
+    with acting_as(alice), time_machine.travel(later, tick=False):
+        Token.objects.bulk_create(
+            [Token(id=lamp.pk, label="lamp 2"), Token(id=desk.pk, label="desk"), new],
+            update_conflicts=True,
+            unique_fields=["id"],
+            update_fields=["label"],
+        )
+
+    lamp, desk = Token.objects.get(pk=lamp.pk), Token.objects.get(pk=desk.pk)
+    assert lamp.label == "lamp 2"
+    assert lamp.history[-1]["action"] == "update"
+    assert lamp.history[-1]["changes"] == {"label": ["lamp", "lamp 2"]}
+    assert (lamp.updated_at, lamp.updated_by) == (later, alice)
+    assert [e["action"] for e in desk.history] == ["create"]  # nothing changed
+    assert desk.updated_at == T0
+    assert [e["action"] for e in Token.objects.get(pk=new.pk).history] == ["create"]

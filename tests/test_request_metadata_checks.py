@@ -169,7 +169,8 @@ def test_valid_request_metadata_settings_pass(settings, key, value):
     assert check_settings() == []
 
 
-@pytest.mark.django_db
+# Django 6.1 runs JSONField checks against every database alias.
+@pytest.mark.django_db(databases=["default", "other"])
 def test_manage_py_check_fails_on_a_request_metadata_error(settings):
     settings.TRACKABLE = {"TASK_BACKEND": "nowhere"}
 

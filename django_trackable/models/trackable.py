@@ -131,8 +131,9 @@ class TrackableModel(_TrackedWritesModel):
     Class attributes: ``track_fields`` (names to track; default all concrete
     fields but the primary key and the stamps), ``track_exclude`` (names not to
     track), ``track_mask`` (names whose values are written as ``"***"``, on
-    top of the ``MASKED_FIELDS`` setting) and ``track_audit_log`` (``True`` or
-    ``False`` to override ``AUDIT_LOG`` for this model).
+    top of the ``MASKED_FIELDS`` setting), ``track_audit_log`` (``True`` or
+    ``False`` to override ``AUDIT_LOG`` for this model) and ``track_overwrites``
+    (record a stale save's lost update, at the cost of a larger UPDATE).
     """
 
     created_at = CreatedAtField(_("created at"))
@@ -151,6 +152,9 @@ class TrackableModel(_TrackedWritesModel):
     track_mask: ClassVar[Sequence[str]] = ()
     #: Whether entries also go to ``AuditLog``; ``None`` follows ``TRACKABLE["AUDIT_LOG"]``.
     track_audit_log: ClassVar[bool | None] = None
+    #: Whether a save also records what it writes over in columns it did not change
+    #: (another writer's change since this instance was loaded; see the docs).
+    track_overwrites: ClassVar[bool] = False
 
     class Meta:
         abstract = True

@@ -114,7 +114,8 @@ def record_dependants_set_on_delete(
     from django_trackable.querysets import TrackableQuerySet
 
     for model, field in _set_on_delete_relations(sender._meta.concrete_model or sender):
-        _set, value = _set_value(field.remote_field.on_delete, field)
+        remote: Any = field.remote_field
+        _set, value = _set_value(remote.on_delete, field)
         rows = TrackableQuerySet(model=model, using=using).filter(**{field.name: instance})
         rows.update(**{field.name: value})
 

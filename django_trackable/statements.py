@@ -162,7 +162,7 @@ def _record_conflict_updates(compiler: Any, sql: str, params: Any) -> tuple[str,
     proposed (``EXCLUDED``); rows the conflict leaves as they were get nothing.
     """
     from django_trackable import tracking
-    from django_trackable.expressions import HistoryAppend, LatestTime, SQLChange, _Changes
+    from django_trackable.expressions import HistoryAppend, SQLChange, _Changes
 
     query = compiler.query
     connection = compiler.connection

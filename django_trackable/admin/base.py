@@ -1,0 +1,112 @@
+"""What the admin classes share: the typing base, the read-only admin, admin URLs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.db import models
+from django.http import HttpRequest, HttpResponse
+from django.urls import NoReverseMatch, reverse
+
+if TYPE_CHECKING:
+    _ModelAdmin = admin.ModelAdmin[Any]
+    _Mixin = admin.ModelAdmin[Any]
+else:  # ModelAdmin is generic for type checkers only; mixins derive from object at runtime
+    _ModelAdmin = admin.ModelAdmin
+    _Mixin = object
+
+__all__ = ["ReadOnlyAdmin", "admin_url", "missing_object_redirect", "mixin_order_errors"]
+
+
+def admin_url(
+    site: admin.AdminSite,
+    model: type[models.Model],
+    view: str,
+    *args: Any,
+    request: HttpRequest | None = None,
+    permission: str = "view",
+) -> str | None:
+    """The URL of ``model``'s ``view`` (``changelist``, ``change``, ``history``) on ``site``.
+
+    ``None`` when the model is not registered there, or when ``request``'s
+    user lacks ``permission`` on it (``"view"`` also accepts change permission).
+    """
+    model_admin = site._registry.get(model)
+    if model_admin is None:
+        return None
+    if request is not None:
+        allowed = getattr(model_admin, f"has_{permission}_permission")(request)
+        if not allowed:
+            return None
+    opts = model._meta
+    try:
+        return reverse(
+            f"{site.name}:{opts.app_label}_{opts.model_name}_{view}",
+            args=args,
+            current_app=site.name,
+        )
+    except NoReverseMatch:
+        return None
+
+
+class ReadOnlyAdmin(_ModelAdmin):
+    """Rows are shown, never added or changed; only superusers may delete them.
+
+    Staff see the pages with the model's ``view`` permission. Searching by
+    user searches the user model's ``USERNAME_FIELD``.
+    """
+
+    #: Searched besides the user's name, e.g. ``("^ip", "url")``.
+    search_extra: tuple[str, ...] = ()
+    #: The foreign key to the user model that searches look through.
+    user_field = "user"
+    list_select_related: ClassVar[bool | list[str] | tuple[str, ...]] = ("user",)
+    show_full_result_count = False  # a COUNT(*) of a large log table on every page is slow
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        return [f"{self.user_field}__{get_user_model().USERNAME_FIELD}", *self.search_extra]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_active and request.user.is_superuser)
+
+
+def missing_object_redirect(model_admin: Any, request: HttpRequest, object_id: str) -> HttpResponse:
+    """What the admin answers for a row that does not exist (or the viewer may not see)."""
+    response: HttpResponse = model_admin._get_obj_does_not_exist_redirect(
+        request, model_admin.opts, object_id
+    )
+    return response
+
+
+def mixin_order_errors(model_admin: Any, mixin: type) -> list[Any]:
+    """``django_trackable.E053`` when ``mixin`` comes after ``ModelAdmin`` in the bases.
+
+    The mixins extend ModelAdmin's methods through ``super()``; listed after it,
+    ModelAdmin's own methods win and the mixin silently does nothing.
+    """
+    from django.core import checks
+
+    mro = type(model_admin).__mro__
+    if mixin in mro and admin.ModelAdmin in mro and mro.index(mixin) > mro.index(admin.ModelAdmin):
+        return [
+            checks.Error(
+                f"{type(model_admin).__name__} lists {mixin.__name__} after ModelAdmin in its "
+                "bases, so ModelAdmin's methods hide the mixin's.",
+                hint=f"Put {mixin.__name__} first: class {type(model_admin).__name__}"
+                f"({mixin.__name__}, admin.ModelAdmin).",
+                obj=type(model_admin),
+                id="django_trackable.E053",
+            )
+        ]
+    return []

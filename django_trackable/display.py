@@ -105,6 +105,11 @@ class EntryDisplay:
     reason: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def is_create(self) -> bool:
+        """A create entry holds the first values only: shown as one column."""
+        return self.action == "create"
+
 
 def action_label(action: str) -> str:
     """``"update"`` → ``"Changed"``; an unknown action as it is."""

@@ -45,6 +45,12 @@ __all__ = [
     "history_entries",
 ]
 
+
+def mixins_in_bases_order() -> tuple[type, ...]:
+    """The mixins that must come before ``ModelAdmin`` in an admin's bases (check E053)."""
+    return (ActivityChartMixin, SoftDeleteAdminMixin, TrackableAdminMixin, UserActivityAdminMixin)
+
+
 admin.site.register(AuditLog, AuditLogAdmin)
 admin.site.register(UserVisit, UserVisitAdmin)
 admin.site.register(LoginAttempt, LoginAttemptAdmin)

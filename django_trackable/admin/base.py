@@ -17,7 +17,7 @@ else:  # ModelAdmin is generic for type checkers only; mixins derive from object
     _ModelAdmin = admin.ModelAdmin
     _Mixin = object
 
-__all__ = ["ReadOnlyAdmin", "admin_url", "missing_object_redirect", "mixin_order_errors"]
+__all__ = ["ReadOnlyAdmin", "admin_url", "missing_object_redirect"]
 
 
 def admin_url(
@@ -87,26 +87,3 @@ def missing_object_redirect(model_admin: Any, request: HttpRequest, object_id: s
         request, model_admin.opts, object_id
     )
     return response
-
-
-def mixin_order_errors(model_admin: Any, mixin: type) -> list[Any]:
-    """``django_trackable.E053`` when ``mixin`` comes after ``ModelAdmin`` in the bases.
-
-    The mixins extend ModelAdmin's methods through ``super()``; listed after it,
-    ModelAdmin's own methods win and the mixin silently does nothing.
-    """
-    from django.core import checks
-
-    mro = type(model_admin).__mro__
-    if mixin in mro and admin.ModelAdmin in mro and mro.index(mixin) > mro.index(admin.ModelAdmin):
-        return [
-            checks.Error(
-                f"{type(model_admin).__name__} lists {mixin.__name__} after ModelAdmin in its "
-                "bases, so ModelAdmin's methods hide the mixin's.",
-                hint=f"Put {mixin.__name__} first: class {type(model_admin).__name__}"
-                f"({mixin.__name__}, admin.ModelAdmin).",
-                obj=type(model_admin),
-                id="django_trackable.E053",
-            )
-        ]
-    return []

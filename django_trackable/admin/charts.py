@@ -190,9 +190,6 @@ class Chart:
         )
         return html
 
-    def __html__(self) -> SafeString:
-        return self.render()
-
 
 def _nice_ceiling(value: int) -> int:
     """The smallest of 1, 2, 5, 10, 20, 50, ... at or above ``value`` (at least 1)."""

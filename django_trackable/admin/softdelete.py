@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from django_trackable import tracking
-from django_trackable.admin.base import _Mixin, missing_object_redirect, mixin_order_errors
+from django_trackable.admin.base import _Mixin, missing_object_redirect
 from django_trackable.models.softdelete import deleted_field
 
 if TYPE_CHECKING:
@@ -200,7 +200,6 @@ class SoftDeleteAdminMixin(_Mixin):
 
     def check(self, **kwargs: Any) -> list[checks.CheckMessage]:
         errors: list[checks.CheckMessage] = list(super().check(**kwargs))
-        errors.extend(mixin_order_errors(self, SoftDeleteAdminMixin))
         if deleted_field(self.model) is None:
             errors.append(
                 checks.Error(

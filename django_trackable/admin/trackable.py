@@ -34,12 +34,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from django_trackable import tracking
-from django_trackable.admin.base import (
-    _Mixin,
-    admin_url,
-    missing_object_redirect,
-    mixin_order_errors,
-)
+from django_trackable.admin.base import _Mixin, admin_url, missing_object_redirect
 from django_trackable.admin.filters import ChangedByFilter, ChangedSinceFilter
 from django_trackable.display import EntryDisplay, FieldChange, describe_entries, describe_fields
 from django_trackable.history import Entry, to_datetime, to_json
@@ -421,7 +416,6 @@ class TrackableAdminMixin(_Mixin):
 
     def check(self, **kwargs: Any) -> list[checks.CheckMessage]:
         errors: list[checks.CheckMessage] = list(super().check(**kwargs))
-        errors.extend(mixin_order_errors(self, TrackableAdminMixin))
         if tracking.options_for(self.model).history is None:
             errors.append(
                 checks.Error(

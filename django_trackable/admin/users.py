@@ -23,7 +23,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from django_trackable.admin.activity import activity_url
-from django_trackable.admin.base import _Mixin, admin_url, mixin_order_errors
+from django_trackable.admin.base import _Mixin, admin_url
 from django_trackable.admin.filters import ChangedByFilter
 from django_trackable.models import AuditLog, LoginAttempt, UserDevice, UserVisit
 
@@ -88,7 +88,6 @@ class UserActivityAdminMixin(_Mixin):
 
     def check(self, **kwargs: Any) -> list[checks.CheckMessage]:
         errors: list[checks.CheckMessage] = list(super().check(**kwargs))
-        errors.extend(mixin_order_errors(self, UserActivityAdminMixin))
         if self.model._meta.label != settings.AUTH_USER_MODEL:
             errors.append(
                 checks.Error(

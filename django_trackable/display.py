@@ -58,7 +58,7 @@ ACTION_LABELS: dict[str, Any] = {
 LONG_TEXT = 80
 
 _TEXT_TYPES = frozenset({"CharField", "TextField", "SlugField", "EmailField", "URLField"})
-_WORDS = re.compile(r"\s+|[^\s]+")
+_WORDS = re.compile(r"\s+|\w+|[^\w\s]")
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,10 @@ def _describe(
     rows = []
     if isinstance(changes, Mapping):
         for name, pair in changes.items():
-            rows.append(_field_change(model, options, str(name), pair, related))
+            change = _field_change(model, options, str(name), pair, related)
+            if action == "create" and not change.hidden and change.new == "":
+                continue  # a create entry lists the fields that were given a value
+            rows.append(change)
     reverted_to = entry.get("reverted_to")
     extra = {
         key: value

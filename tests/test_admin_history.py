@@ -603,3 +603,12 @@ def test_manage_py_check_fails_on_e053(capsys):
 
 def test_a_well_formed_admin_passes_the_checks():
     assert ProductAdmin(Product, admin.AdminSite()).check() == []
+
+
+def test_an_entry_of_the_last_minute_reads_just_now(admin_client, product):
+    product.name = "Now"
+    product.save()
+
+    response = admin_client.get(history_url(product))
+
+    assert [row.ago for row in response.context["rows"]][0] == "just now"

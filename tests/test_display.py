@@ -236,3 +236,27 @@ def test_the_template_tag_renders_a_raw_entry_of_an_object(alice):
     assert "Assigned to" in html and "alice" in html
     assert "changed (hidden)" in html
     assert "tok-secret" not in html
+
+
+def test_a_create_entry_lists_the_fields_given_a_value():
+    (display,) = describe_entries(
+        Issue,
+        [
+            {
+                "action": "create",
+                "changes": {
+                    "title": [None, "New"],
+                    "body": [None, ""],
+                    "assignee": [None, None],
+                    "urgent": [None, False],
+                    "access_token": [None, ""],
+                },
+            }
+        ],
+    )
+
+    assert [(c.name, c.new, c.hidden) for c in display.changes] == [
+        ("title", "New", False),
+        ("urgent", "No", False),
+        ("access_token", "", True),
+    ]

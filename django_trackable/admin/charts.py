@@ -50,7 +50,7 @@ RED = "#ba2121"
 
 # The SVG's coordinate system (it scales to the width of the page).
 _WIDTH, _HEIGHT = 720, 150
-_LEFT, _RIGHT, _TOP, _BOTTOM = 40, 8, 10, 22
+_LEFT, _RIGHT, _TOP, _BOTTOM = 40, 24, 10, 22
 
 
 @dataclass(frozen=True)

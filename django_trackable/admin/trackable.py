@@ -28,8 +28,10 @@ from django.db import models, router, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import formats, timezone
 from django.utils.http import urlencode
 from django.utils.text import capfirst
+from django.utils.timesince import timesince
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -69,6 +71,7 @@ class HistoryRow:
 
     entry: EntryDisplay
     moment: str
+    ago: str
     user_url: str | None
     as_of_url: str | None
     revert_url: str | None
@@ -260,6 +263,7 @@ class TrackableAdminMixin(_Mixin):
                 HistoryRow(
                     entry=display,
                     moment=str(moment or ""),
+                    ago=_ago(display.timestamp),
                     user_url=user_urls.get(_json_key(display.user_id)),
                     as_of_url=as_of_url,
                     revert_url=revert_url,
@@ -508,9 +512,16 @@ def _action_text(action: str) -> str:
     return action_label(action)
 
 
-def _moment_text(moment: datetime.datetime) -> str:
-    from django.utils import formats, timezone
+def _ago(moment: datetime.datetime | None) -> str:
+    """ "3 hours ago", or "just now" within the minute."""
+    if moment is None:
+        return ""
+    if timezone.now() - moment < datetime.timedelta(minutes=1):
+        return gettext("just now")
+    return gettext("%(time)s ago") % {"time": timesince(moment)}
 
+
+def _moment_text(moment: datetime.datetime) -> str:
     if timezone.is_aware(moment):
         moment = timezone.localtime(moment)
     return formats.date_format(moment, "DATETIME_FORMAT")

@@ -20,6 +20,8 @@ from tests.adminapp.models import Issue
 from tests.testapp.models import AllTypes, Author, Category, Order, Product
 
 site = admin.AdminSite(name="trackable_admin")
+# Wider pages for the documentation's screenshots.
+site.enable_nav_sidebar = False
 
 
 @admin.register(Product, site=site)

@@ -1,7 +1,8 @@
 """The admin in a real browser: Selenium driving Debian's chromium against a live server.
 
 Skipped when chromium or chromedriver is missing (``apt-get install -y chromium
-chromium-driver``; ``.ci/run`` installs them). Select them with ``-m browser``.
+chromium-driver``), unless ``TRACKABLE_BROWSER_TESTS=required`` (``.ci/run``
+installs them and sets it). Select them with ``-m browser``.
 With ``TRACKABLE_SCREENSHOTS=1`` the tests also write the documentation's
 screenshots to ``docs/img/``.
 """
@@ -38,13 +39,12 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)),
-        reason=f"needs {CHROMIUM} and {CHROMEDRIVER}: apt-get install -y chromium chromium-driver",
-    ),
-]
+_MISSING = f"needs {CHROMIUM} and {CHROMEDRIVER}: apt-get install -y chromium chromium-driver"
+_AVAILABLE = os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)
+if not _AVAILABLE and os.environ.get("TRACKABLE_BROWSER_TESTS") == "required":
+    raise RuntimeError(f"TRACKABLE_BROWSER_TESTS=required, but the browser tests {_MISSING}")
+
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(not _AVAILABLE, reason=_MISSING)]
 
 
 def _chromium() -> webdriver.Chrome:

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from django_trackable.admin.base import _Mixin, admin_url
+from django_trackable.admin.base import _Mixin, admin_url, crumbs, layout_context
 from django_trackable.admin.charts import (
     PERIODS,
     Chart,
@@ -70,6 +70,7 @@ class ActivityChartMixin(_Mixin):
         if request.method == "GET":
             chart = self.get_activity_chart(request, days)
             if chart is not None:
+                context.update(layout_context())
                 context["trackable_chart"] = chart
                 context["trackable_periods"] = period_links(request, days)
                 context["trackable_activity_url"] = activity_url(self.admin_site)
@@ -115,6 +116,8 @@ def activity_view(request: HttpRequest, site: admin.AdminSite) -> HttpResponse:
         raise PermissionDenied
     context = {
         **site.each_context(request),
+        **layout_context(),
+        "trackable_crumbs": crumbs(site, AuditLog._meta, None, (_("Activity"), None)),
         "title": _("Activity"),
         "subtitle": None,
         "charts": charts,

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import django
 from django.contrib import admin
+from django.contrib.admin.utils import quote
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
     _ModelAdmin = admin.ModelAdmin[Any]
@@ -17,7 +21,47 @@ else:  # ModelAdmin is generic for type checkers only; mixins derive from object
     _ModelAdmin = admin.ModelAdmin
     _Mixin = object
 
-__all__ = ["ReadOnlyAdmin", "admin_url", "missing_object_redirect"]
+__all__ = ["ReadOnlyAdmin", "admin_url", "crumbs", "layout_context", "missing_object_redirect"]
+
+#: Django 6's admin puts the object tools beside the page title (outside the
+#: "content" block) and its breadcrumbs in an <ol>; the templates follow either.
+TOOLS_BESIDE_TITLE = django.VERSION >= (6, 0)
+
+
+def layout_context() -> dict[str, Any]:
+    """What the templates need to place banners, charts and breadcrumbs in both layouts."""
+    return {"trackable_admin6": TOOLS_BESIDE_TITLE}
+
+
+def crumbs(
+    site: admin.AdminSite, opts: Any, obj: models.Model | None, *tail: tuple[Any, str | None]
+) -> list[tuple[str, str | None]]:
+    """Breadcrumbs: Home, the app, the model's list (and ``obj``), then ``tail`` (label, URL)."""
+    name = site.name
+    trail: list[tuple[str, str | None]] = [
+        (str(_("Home")), reverse(f"{name}:index", current_app=name)),
+        (
+            str(opts.app_config.verbose_name),
+            reverse(f"{name}:app_list", kwargs={"app_label": opts.app_label}, current_app=name),
+        ),
+    ]
+    if obj is not None:
+        info = f"{name}:{opts.app_label}_{opts.model_name}"
+        trail.append(
+            (
+                str(capfirst(opts.verbose_name_plural)),
+                reverse(f"{info}_changelist", current_app=name),
+            )
+        )
+        text = str(obj)
+        trail.append(
+            (
+                text if len(text) <= 80 else text[:79] + "…",
+                reverse(f"{info}_change", args=[quote(obj.pk)], current_app=name),
+            )
+        )
+    trail.extend((str(label), url) for label, url in tail)
+    return trail
 
 
 def admin_url(

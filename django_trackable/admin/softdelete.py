@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from django_trackable import tracking
-from django_trackable.admin.base import _Mixin, missing_object_redirect
+from django_trackable.admin.base import _Mixin, layout_context, missing_object_redirect
 from django_trackable.models.softdelete import deleted_field
 
 if TYPE_CHECKING:
@@ -124,6 +124,7 @@ class SoftDeleteAdminMixin(_Mixin):
         if obj is not None and getattr(obj, "is_deleted", False):
             roles = tracking.options_for(self.model).roles
             by = roles.get("deleted_by")
+            context.update(layout_context())
             context["trackable_deleted"] = {
                 "when": getattr(obj, roles["deleted_at"].attname),
                 "by": getattr(obj, by.name) if by is not None else None,

@@ -36,7 +36,13 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from django_trackable import tracking
-from django_trackable.admin.base import _Mixin, admin_url, missing_object_redirect
+from django_trackable.admin.base import (
+    _Mixin,
+    admin_url,
+    crumbs,
+    layout_context,
+    missing_object_redirect,
+)
 from django_trackable.admin.filters import ChangedByFilter, ChangedSinceFilter
 from django_trackable.display import EntryDisplay, FieldChange, describe_entries, describe_fields
 from django_trackable.history import Entry, to_datetime, to_json
@@ -204,6 +210,8 @@ class TrackableAdminMixin(_Mixin):
 
         context = {
             **self.admin_site.each_context(request),
+            **layout_context(),
+            "trackable_crumbs": crumbs(self.admin_site, self.opts, obj, (_("History"), None)),
             "title": _("History: %s") % obj,
             "subtitle": None,
             "object": obj,
@@ -283,6 +291,14 @@ class TrackableAdminMixin(_Mixin):
         fieldsets = self._as_of_fieldsets(request, obj, past)
         context = {
             **self.admin_site.each_context(request),
+            **layout_context(),
+            "trackable_crumbs": crumbs(
+                self.admin_site,
+                self.opts,
+                obj,
+                (_("History"), self._history_url(obj)),
+                (_("As of %(moment)s") % {"moment": _moment_text(moment)}, None),
+            ),
             "title": _("%(object)s as of %(moment)s")
             % {"object": obj, "moment": _moment_text(moment)},
             "subtitle": None,
@@ -327,6 +343,14 @@ class TrackableAdminMixin(_Mixin):
         changes = _revert_changes(obj, past)
         context = {
             **self.admin_site.each_context(request),
+            **layout_context(),
+            "trackable_crumbs": crumbs(
+                self.admin_site,
+                self.opts,
+                obj,
+                (_("History"), self._history_url(obj)),
+                (_("Revert"), None),
+            ),
             "title": _("Revert to the version of %(moment)s?") % {"moment": _moment_text(moment)},
             "subtitle": None,
             "object": obj,

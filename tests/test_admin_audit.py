@@ -59,12 +59,6 @@ def listed(response):
     return [row.target_repr for row in response.context["cl"].result_list]
 
 
-def staff_with(django_user_model, *codenames):
-    user = django_user_model.objects.create_user("staff", password="pw", is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
-    return user
-
-
 def test_the_audit_log_is_registered_on_the_default_site():
     assert isinstance(admin.site._registry[AuditLog], AuditLogAdmin)
 
@@ -154,17 +148,15 @@ def test_superusers_may_delete_rows(admin_client, logged):
     assert not AuditLog.objects.filter(pk=rows[0].pk).exists()
 
 
-def test_staff_need_view_auditlog(client, django_user_model, logged):
-    client.force_login(staff_with(django_user_model, "view_product"))
+def test_staff_need_view_auditlog(client, staff_with, logged):
+    client.force_login(staff_with("view_product"))
 
     assert client.get(CHANGELIST).status_code == 403
 
 
-def test_staff_with_view_auditlog_see_rows_but_may_not_delete_them(
-    client, django_user_model, logged
-):
+def test_staff_with_view_auditlog_see_rows_but_may_not_delete_them(client, staff_with, logged):
     _lamp, _chair, rows = logged
-    client.force_login(staff_with(django_user_model, "view_auditlog"))
+    client.force_login(staff_with("view_auditlog"))
 
     assert client.get(CHANGELIST).status_code == 200
     assert client.post(f"{CHANGELIST}{rows[0].pk}/delete/", {"post": "yes"}).status_code == 403

@@ -8,7 +8,6 @@ import re
 import pytest
 import time_machine
 from django.contrib import admin
-from django.contrib.auth.models import Permission
 from django.urls import path
 from django.utils import timezone
 
@@ -230,12 +229,6 @@ def test_a_list_action_post_computes_no_chart(admin_client, now):
 # -- the Activity page ----------------------------------------------------------------
 
 
-def staff_with(django_user_model, *codenames):
-    user = django_user_model.objects.create_user("staff", password="pw", is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
-    return user
-
-
 def test_the_activity_page_shows_the_three_charts(admin_client, now, django_assert_num_queries):
     visit(days_ago(0))
     attempt(days_ago(1), True)
@@ -256,8 +249,8 @@ def test_the_activity_page_shows_the_three_charts(admin_client, now, django_asse
     assert 'href="/admin/django_trackable/uservisit/"' in html
 
 
-def test_the_activity_page_shows_only_the_charts_the_viewer_may_see(client, django_user_model, now):
-    client.force_login(staff_with(django_user_model, "view_uservisit"))
+def test_the_activity_page_shows_only_the_charts_the_viewer_may_see(client, staff_with, now):
+    client.force_login(staff_with("view_uservisit"))
 
     response = client.get(ACTIVITY, {"_days": "90"})
 
@@ -265,8 +258,8 @@ def test_the_activity_page_shows_only_the_charts_the_viewer_may_see(client, djan
     assert len(response.context["charts"][0]["chart"].days) == 90
 
 
-def test_the_activity_page_needs_a_view_permission(client, django_user_model):
-    client.force_login(staff_with(django_user_model, "view_product"))
+def test_the_activity_page_needs_a_view_permission(client, staff_with):
+    client.force_login(staff_with("view_product"))
 
     assert client.get(ACTIVITY).status_code == 403
 

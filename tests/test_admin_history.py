@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.contrib import admin
-from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.db import connection
@@ -55,12 +54,6 @@ def product(alice, bob):
         product.name = "Desk lamp"
         product.save()
     return Product.objects.get(pk=product.pk)
-
-
-def staff_with(django_user_model, *codenames):
-    user = django_user_model.objects.create_user("staff", password="pw", is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
-    return user
 
 
 def history_url(obj, model="testapp/product"):
@@ -253,10 +246,8 @@ def test_the_acting_user_links_to_their_admin_page(admin_client, alice, product)
     assert f'href="/admin/auth/user/{alice.pk}/change/"' in response.content.decode()
 
 
-def test_users_are_not_linked_for_a_viewer_who_may_not_see_them(
-    client, django_user_model, alice, product
-):
-    client.force_login(staff_with(django_user_model, "view_product"))
+def test_users_are_not_linked_for_a_viewer_who_may_not_see_them(client, staff_with, alice, product):
+    client.force_login(staff_with("view_product"))
 
     response = client.get(history_url(product))
 
@@ -351,14 +342,14 @@ def test_the_history_page_of_a_missing_object_redirects(admin_client):
     assert response.status_code == 302
 
 
-def test_the_history_page_needs_the_view_permission(client, django_user_model, product):
-    client.force_login(staff_with(django_user_model, "view_category"))
+def test_the_history_page_needs_the_view_permission(client, staff_with, product):
+    client.force_login(staff_with("view_category"))
 
     assert client.get(history_url(product)).status_code == 403
 
 
-def test_view_permission_is_enough_for_the_history_page(client, django_user_model, product):
-    client.force_login(staff_with(django_user_model, "view_product"))
+def test_view_permission_is_enough_for_the_history_page(client, staff_with, product):
+    client.force_login(staff_with("view_product"))
 
     response = client.get(history_url(product))
 
@@ -429,8 +420,8 @@ def test_a_hostile_moment_is_refused_with_a_message(admin_client, product, value
     assert "is not a moment in time" in [str(m) for m in response.context["messages"]][0]
 
 
-def test_as_of_needs_the_view_permission(client, django_user_model, product):
-    client.force_login(staff_with(django_user_model, "view_category"))
+def test_as_of_needs_the_view_permission(client, staff_with, product):
+    client.force_login(staff_with("view_category"))
 
     url = f"{history_url(product)}as-of/?{moment_of(product.history[0])}"
     assert client.get(url).status_code == 403
@@ -491,8 +482,8 @@ def test_reverting_to_the_current_version_writes_nothing(admin_client, product):
     assert "Nothing to revert" in [str(m) for m in response.context["messages"]][0]
 
 
-def test_revert_needs_the_change_permission(client, django_user_model, product):
-    client.force_login(staff_with(django_user_model, "view_product"))
+def test_revert_needs_the_change_permission(client, staff_with, product):
+    client.force_login(staff_with("view_product"))
     url = f"{history_url(product)}revert/?{moment_of(product.history[0])}"
 
     assert client.get(url).status_code == 403
@@ -500,8 +491,8 @@ def test_revert_needs_the_change_permission(client, django_user_model, product):
     assert Product.objects.get(pk=product.pk).name == "Desk lamp"
 
 
-def test_staff_with_the_change_permission_may_revert(client, django_user_model, product):
-    client.force_login(staff_with(django_user_model, "view_product", "change_product"))
+def test_staff_with_the_change_permission_may_revert(client, staff_with, product):
+    client.force_login(staff_with("view_product", "change_product"))
     url = f"{history_url(product)}revert/?{moment_of(product.history[0])}"
 
     assert client.post(url).status_code == 302

@@ -37,12 +37,6 @@ def authors(alice):
     return alive, dead
 
 
-def staff_with(django_user_model, *codenames):
-    staff = django_user_model.objects.create_user("staff", password="pw", is_staff=True)
-    staff.user_permissions.set(Permission.objects.filter(codename__in=codenames))
-    return staff
-
-
 def listed(response):
     return {obj.name for obj in response.context["cl"].result_list}
 
@@ -173,9 +167,9 @@ def test_restore_is_post_only(admin_client, authors):
     assert Author.all_objects.get(pk=dead.pk).is_deleted
 
 
-def test_restore_needs_the_change_permission(client, django_user_model, authors):
+def test_restore_needs_the_change_permission(client, staff_with, authors):
     _alive, dead = authors
-    client.force_login(staff_with(django_user_model, "view_author"))
+    client.force_login(staff_with("view_author"))
 
     page = client.get(f"{CHANGELIST}{dead.pk}/change/")
     response = client.post(f"{CHANGELIST}{dead.pk}/restore/")

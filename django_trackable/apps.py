@@ -27,6 +27,7 @@ class TrackableConfig(AppConfig):
         checks.register(trackable_checks.check_tenant_resolver, checks.Tags.compatibility)
         checks.register(trackable_checks.check_databases, checks.Tags.compatibility)
         checks.register(trackable_checks.check_request_metadata, checks.Tags.compatibility)
+        checks.register(trackable_checks.check_admin_classes, checks.Tags.admin)
 
         audit.connect_receivers()
         receivers.connect_set_on_delete()

@@ -572,3 +572,37 @@ def _check_visit_middleware() -> list[checks.CheckMessage]:
             id="django_trackable.W033",
         )
     ]
+
+
+def check_admin_classes(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[Any]:
+    """E053: a django_trackable admin mixin listed after ModelAdmin does nothing.
+
+    The mixins extend ModelAdmin's methods through ``super()``; after ModelAdmin
+    in the bases, ModelAdmin's own methods win, silently (and so would the
+    mixin's own checks, which is why this one looks at every admin site).
+    """
+    if not apps.is_installed("django.contrib.admin"):
+        return []
+    from django.contrib.admin import ModelAdmin
+    from django.contrib.admin.sites import all_sites
+
+    from django_trackable.admin import mixins_in_bases_order
+
+    errors = []
+    for site in all_sites:
+        for model_admin in site._registry.values():
+            mro = type(model_admin).__mro__
+            for mixin in mixins_in_bases_order():
+                if mixin in mro and mro.index(mixin) > mro.index(ModelAdmin):
+                    name = type(model_admin).__name__
+                    errors.append(
+                        checks.Error(
+                            f"{name} lists {mixin.__name__} after ModelAdmin in its bases, so "
+                            "ModelAdmin's methods hide the mixin's.",
+                            hint=f"Put the mixin first: class {name}({mixin.__name__}, "
+                            "admin.ModelAdmin).",
+                            obj=type(model_admin),
+                            id="django_trackable.E053",
+                        )
+                    )
+    return errors

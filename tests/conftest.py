@@ -19,6 +19,19 @@ def bob(django_user_model: Any) -> Any:
 
 
 @pytest.fixture
+def staff_with(django_user_model: Any) -> Any:
+    """``staff_with("view_product", ...)``: a staff user with just those permissions."""
+    from django.contrib.auth.models import Permission
+
+    def make(*codenames: str) -> Any:
+        user = django_user_model.objects.create_user("staff", password="pw", is_staff=True)
+        user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+        return user
+
+    return make
+
+
+@pytest.fixture
 def on_postgresql() -> bool:
     return connection.vendor == "postgresql"
 

@@ -59,10 +59,12 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
     "django_trackable",
     "tests.testapp",
+    "tests.adminapp",
 ]
 
 MIDDLEWARE = [

@@ -81,6 +81,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 _DEMO_GEOIP = Path(DATABASES["default"]["NAME"]).with_name("demo-geoip.mmdb")
 
 TRACKABLE = {
+    # Every change is also a row of the central audit log (the admin's "Audit log"
+    # and the Activity page's changes chart read it).
+    "AUDIT_LOG": True,
     # Keep the newest 200 entries per row; each save costs the same however old the row is.
     "HISTORY_LIMIT": 200,
     "GEOIP_PATH": _DEMO_GEOIP if _DEMO_GEOIP.exists() else None,

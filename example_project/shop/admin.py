@@ -1,43 +1,15 @@
-"""Admin for the catalogue, with each row's history shown read-only."""
+"""Admin for the catalogue: stamps, each row's History page with diffs, revert, restore."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.utils.html import format_html, format_html_join
 
-from django_trackable.admin_mixins import SoftDeleteAdminMixin
+from django_trackable.admin import SoftDeleteAdminMixin, TrackableAdminMixin
 from shop.models import Order, Product, Supplier
 
-STAMPS = ("created_at", "created_by", "updated_at", "updated_by")
 
-
-class TrackedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    readonly_fields = (*STAMPS, "history_table")
-
-    @admin.display(description="History")
-    def history_table(self, obj: Any) -> str:
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            (
-                (
-                    entry.get("timestamp", "")[:19].replace("T", " "),
-                    entry.get("user_repr") or "system",
-                    entry.get("action", ""),
-                    "; ".join(
-                        f"{name}: {old!r} → {new!r}"
-                        for name, (old, new) in (entry.get("changes") or {}).items()
-                    ),
-                )
-                for entry in reversed(obj.history or [])
-            ),
-        )
-        return format_html(
-            "<table><tr><th>When</th><th>Who</th><th>Action</th><th>Changes</th></tr>{}</table>",
-            rows,
-        )
+class TrackedAdmin(TrackableAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """Stamps read-only in a "Tracking" fieldset; "History" shows the row's entries."""
 
 
 @admin.register(Supplier)
@@ -56,4 +28,4 @@ class ProductAdmin(SoftDeleteAdminMixin, TrackedAdmin):
 class OrderAdmin(TrackedAdmin):
     list_display = ("__str__", "status", "status_changed_at", "updated_by")
     list_filter = ("status",)
-    readonly_fields = (*TrackedAdmin.readonly_fields, "status", "status_changed_at")
+    readonly_fields = ("status", "status_changed_at")

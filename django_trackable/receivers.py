@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -82,6 +83,7 @@ def _set_value(on_delete: Any, field: models.Field[Any, Any]) -> tuple[bool, Any
     return False, None
 
 
+@functools.cache
 def _set_on_delete_relations(
     target: type[models.Model],
 ) -> list[tuple[type[models.Model], models.Field[Any, Any]]]:
@@ -111,8 +113,11 @@ def record_dependants_set_on_delete(
 
     One UPDATE per deleted row and relation.
     """
+    from django_trackable.context import is_tracking_enabled
     from django_trackable.querysets import TrackableQuerySet
 
+    if not is_tracking_enabled():
+        return
     for model, field in _set_on_delete_relations(sender._meta.concrete_model or sender):
         remote: Any = field.remote_field
         _set, value = _set_value(remote.on_delete, field)

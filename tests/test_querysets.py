@@ -336,18 +336,22 @@ def test_updated_at_never_moves_back_so_since_finds_every_entry(late_write):
     assert [e["timestamp"][11:13] for e in stored.history] == ["12", "14", "13"]  # commit order
 
 
-def test_deleting_a_row_that_tracked_rows_point_to_with_set_null_records_the_change(
-    alice, django_assert_num_queries
-):
+def test_deleting_a_row_that_tracked_rows_point_to_with_set_null_records_the_change(alice):
+    from django_trackable.receivers import _set_on_delete_relations
+
     category = Category.objects.create(name="Lamps")
     pk = category.pk
     products = [Product.objects.create(name=f"p{i}", category=category) for i in range(3)]
+    untracked = Category.objects.create(name="untracked")
+    with tracking_disabled(), CaptureQueriesContext(connection) as plain:
+        untracked.delete()
 
-    # Django's DELETE and its UPDATEs of Product and PlainProduct, plus the
-    # tracked UPDATE that records the change.
-    with acting_as(alice), django_assert_num_queries(4):
+    with acting_as(alice), CaptureQueriesContext(connection) as tracked:
         category.delete()
 
+    # Django's own statements, plus one tracked UPDATE per relation that records it.
+    relations = _set_on_delete_relations(Category)
+    assert len(tracked) == len(plain) + len(relations)
     for product in products:
         stored = Product.objects.get(pk=product.pk)
         assert stored.category is None

@@ -78,7 +78,7 @@ docs-serve: $(INSTALLED)
 ## the wheel into a fresh virtualenv and run a minimal project on it (.ci/check_dist.py).
 dist: $(INSTALLED)
 	rm -rf $(DIST_DIR)
-	$(BIN)/python -m build --outdir $(DIST_DIR) .
+	$(BIN)/python -m build --quiet --outdir $(DIST_DIR) .
 	$(BIN)/twine check --strict $(DIST_DIR)/*
 	$(BIN)/python .ci/check_dist.py $(DIST_DIR) "$(DJANGO)"
 

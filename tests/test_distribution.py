@@ -18,7 +18,9 @@ tomllib = pytest.importorskip("tomllib")  # Python 3.11+; the suite also runs th
 ROOT = Path(__file__).resolve().parent.parent
 
 # `pip install NAME`, `pip install "NAME[geo]"`, `pip install 'NAME[a,b]'`.
-PIP_INSTALL = re.compile(r"""pip install\s+["']?(?P<name>[A-Za-z0-9._-]+)(?:\[(?P<extras>[^\]]*)\])?""")
+PIP_INSTALL = re.compile(
+    r"""pip install\s+["']?(?P<name>[A-Za-z0-9._-]+)(?:\[(?P<extras>[^\]]*)\])?"""
+)
 
 
 def _project() -> dict:
@@ -72,5 +74,5 @@ def test_every_install_command_we_print_names_our_distribution_and_existing_extr
 
 
 def test_the_installed_distribution_that_provides_django_trackable_is_ours():
-    providers = {_normalized(name) for name in metadata.packages_distributions()["django_trackable"]}
-    assert _normalized(_project()["name"]) in providers
+    providers = metadata.packages_distributions()["django_trackable"]
+    assert _normalized(_project()["name"]) in {_normalized(name) for name in providers}

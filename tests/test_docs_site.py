@@ -62,4 +62,3 @@ def test_every_local_link_of_the_built_docs_opens_a_file(site):
             assert target.is_file(), f"{page.relative_to(site)}: {link} is not a file on disk"
             checked += 1
     assert checked > 100  # the navigation alone links every page from every page
-

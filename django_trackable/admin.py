@@ -9,12 +9,14 @@ The classes are importable, to register on another admin site or extend::
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -65,6 +67,9 @@ class ReadOnlyAdmin(_ModelAdmin):
 
 #: Longest URL shown in a change list cell; the whole URL is its tooltip and on the row's page.
 URL_COLUMN_LENGTH = 60
+
+# Where a shown URL may wrap: after each of these characters.
+_URL_BREAKS = re.compile(r"(?<=[/?&])")
 
 
 def _describe_client(obj: Any) -> str:
@@ -122,21 +127,26 @@ class UserVisitAdmin(ClientColumnsMixin, ReadOnlyAdmin):
 
     @admin.display(description=_("request"), ordering="url")
     def request(self, obj: UserVisit) -> str:
-        """``GET /path/ → 200``, the URL cut to :data:`URL_COLUMN_LENGTH` (whole in a tooltip)."""
+        """``GET /path/ → 200``, the URL cut to :data:`URL_COLUMN_LENGTH` (whole in a tooltip).
+
+        The URL may wrap after each ``/``, ``?`` and ``&``: one long path would
+        otherwise widen the whole table.
+        """
         status = f" → {obj.status_code}" if obj.status_code is not None else ""
+        shown = Truncator(obj.url).chars(URL_COLUMN_LENGTH)
+        wrappable = mark_safe(  # each piece is escaped; only the <wbr> tags are markup
+            "<wbr>".join(conditional_escape(piece) for piece in _URL_BREAKS.split(shown))
+        )
         return format_html(
-            '<span title="{}">{} {}{}</span>',
-            obj.url,
-            obj.method,
-            Truncator(obj.url).chars(URL_COLUMN_LENGTH),
-            status,
+            '<span title="{}">{} {}{}</span>', obj.url, obj.method, wrappable, status
         )
 
 
 @admin.register(LoginAttempt)
 class LoginAttemptAdmin(ClientColumnsMixin, ReadOnlyAdmin):
     date_hierarchy = "timestamp"
-    list_display = ("timestamp", "username", "successful", "user", "client", "where")
+    # No "user" column: it repeats the username of every successful attempt.
+    list_display = ("timestamp", "username", "successful", "client", "where")
     list_filter = ("successful", "device_type", "browser", "country")
     search_extra = ("username", "^ip")
 
@@ -144,7 +154,7 @@ class LoginAttemptAdmin(ClientColumnsMixin, ReadOnlyAdmin):
 @admin.register(UserDevice)
 class UserDeviceAdmin(ClientColumnsMixin, ReadOnlyAdmin):
     date_hierarchy = "last_seen"
-    list_display = ("user", "client", "login_count", "first_seen", "last_seen", "where")
+    list_display = ("user", "client", "login_count", "last_seen", "where")  # first_seen: on the row
     list_filter = ("device_type", "browser", "os", "country")
     search_extra = ("^last_ip",)
     ip_field = "last_ip"

@@ -214,6 +214,10 @@ class Story:
             mug.delete()  # by mistake...
         with self.ago(days=9, hours=20), acting_as(alice, reason="deleted by mistake"):
             mug.restore()  # ...restored, exactly as it was
+        with self.ago(days=8, hours=6):
+            travelling = A.Client(admin, "new_york", 50, A.SAFARI_IPHONE)
+            travelling.login()  # the admin, abroad, on a phone: a new device
+            travelling.visit("/", "/admin/shop/order/")
         with self.ago(days=7):
             with acting_as(carol):
                 third = Order.objects.create(product=desk, quantity=1)

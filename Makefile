@@ -14,11 +14,20 @@ BENCH_ARGS ?=
 DEMO_ADDR ?= 127.0.0.1:8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-postgres lint format typecheck docs check-migrations bench bench-peers clean install
+DOCS_ADDR ?= 127.0.0.1:8001
+SITE_DIR := site
+# `make dist` builds here, then installs the wheel into a fresh virtualenv to try it.
+DIST_DIR := dist
+
+.PHONY: demo test test-postgres lint format typecheck docs docs-serve dist check-migrations bench bench-peers clean install
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	@# The distribution was called django-trackable before (a name PyPI gives to another
+	@# project): a virtualenv made then would hold both, each claiming django_trackable.
+	$(BIN)/python -m pip uninstall --quiet --yes django-trackable 2>/dev/null || true
+	rm -rf django_trackable.egg-info
 	$(BIN)/python -m pip install --quiet -e ".[dev]" "$(DJANGO)"
 	@touch $(INSTALLED)
 
@@ -34,7 +43,7 @@ $(PEERS_INSTALLED): pyproject.toml benchmarks/requirements-peers.txt
 ## make demo: migrate the example site (SQLite), add sample data, serve it.
 demo: $(INSTALLED)
 	cd example_project && ../$(BIN)/python manage.py migrate --noinput
-	cd example_project && ../$(BIN)/python manage.py seed_demo
+	cd example_project && ../$(BIN)/python manage.py seed_demo --addr $(DEMO_ADDR)
 	cd example_project && ../$(BIN)/python manage.py runserver $(DEMO_ADDR)
 
 ## make test: the test suite (SQLite; TRACKABLE_TEST_DB=postgresql and PG* for PostgreSQL).
@@ -56,8 +65,22 @@ format: $(INSTALLED)
 typecheck: $(INSTALLED)
 	$(BIN)/mypy
 
+## make docs: build the documentation (MkDocs, strict) into site/; open site/index.html.
 docs: $(INSTALLED)
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir .site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(SITE_DIR)
+	@echo "Documentation built in $(abspath $(SITE_DIR)): open $(abspath $(SITE_DIR))/index.html"
+
+## make docs-serve: MkDocs' dev server on $(DOCS_ADDR), rebuilding on every edit.
+docs-serve: $(INSTALLED)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr $(DOCS_ADDR)
+
+## make dist: build the sdist and wheel into dist/, check them with twine, then install
+## the wheel into a fresh virtualenv and run a minimal project on it (.ci/check_dist.py).
+dist: $(INSTALLED)
+	rm -rf $(DIST_DIR)
+	$(BIN)/python -m build --quiet --outdir $(DIST_DIR) .
+	$(BIN)/twine check --strict $(DIST_DIR)/*
+	$(BIN)/python .ci/check_dist.py $(DIST_DIR) "$(DJANGO)"
 
 check-migrations: $(INSTALLED)
 	$(BIN)/python -m django makemigrations --check --dry-run --settings=tests.settings --pythonpath=.
@@ -71,4 +94,4 @@ bench-peers: $(PEERS_INSTALLED)
 	$(PEERS_BIN)/python -m benchmarks.peers $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(PEERS_VENV) .site .coverage example_project/db.sqlite3
+	rm -rf $(VENV) $(PEERS_VENV) $(SITE_DIR) .site $(DIST_DIR) build .coverage example_project/db.sqlite3

@@ -479,7 +479,7 @@ def _check_task_backend() -> list[checks.CheckMessage]:
             checks.Error(
                 f"{SETTING_NAME}['TASK_BACKEND'] is set, but there is no tasks framework: "
                 "django.tasks needs Django 6, and the django-tasks backport is not installed.",
-                hint="pip install 'django-trackable[tasks]' (or django-tasks), "
+                hint="pip install 'django-trackable-audit[tasks]' (or django-tasks), "
                 "or remove TASK_BACKEND to record visits and logins in the request.",
                 id="django_trackable.E030",
             )
@@ -528,7 +528,7 @@ def _check_geoip() -> list[checks.CheckMessage]:
             checks.Warning(
                 f"A GeoIP database is configured ({path}) but geoip2 is not installed: "
                 "visits and logins will have no location.",
-                hint="pip install 'django-trackable[geo]'.",
+                hint="pip install 'django-trackable-audit[geo]'.",
                 id="django_trackable.W032",
             )
         ]

@@ -348,7 +348,7 @@ def _open_geo_database() -> _GeoDatabase | None:
     try:
         reader, has_cities = open_geoip_database(path)
     except ImportError:
-        problem = "geoip2 is not installed (pip install 'django-trackable[geo]')"
+        problem = "geoip2 is not installed (pip install 'django-trackable-audit[geo]')"
     except OSError as exc:
         problem = f"the file cannot be read ({exc.strerror or exc})"
     except ValueError as exc:

@@ -1,4 +1,9 @@
-"""The example site that `make demo` serves: migrations, checks and seed data work."""
+"""The example site that `make demo` serves: migrations, checks, seed data, and its own tests.
+
+The example site has its own settings and user model, so its tests
+(``example_project/tests/``: seeding, re-dating, the admin's status actions)
+run in a pytest of their own, started here.
+"""
 
 from __future__ import annotations
 
@@ -45,7 +50,23 @@ def test_example_site_migrates_seeds_twice_and_passes_checks(manage):
         "from shop.models import Product; "
         "print(Product.objects.count(), Product.all_objects.count())",
     )
-    assert counts.strip().splitlines()[-1] == "2 3"  # one product is soft-deleted
+    assert counts.strip().splitlines()[-1] == "4 5"  # one product is soft-deleted
+
+
+def test_the_example_sites_own_tests_pass(tmp_path):
+    env = {**os.environ, "DEMO_DB": str(tmp_path / "demo.sqlite3")}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=EXAMPLE,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert " passed" in result.stdout.splitlines()[-1]
+    assert " failed" not in result.stdout.splitlines()[-1]
 
 
 PAGES = """

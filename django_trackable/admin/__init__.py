@@ -23,7 +23,12 @@ from django_trackable.admin.activity import ActivityChartMixin
 from django_trackable.admin.audit import AuditLogAdmin
 from django_trackable.admin.base import ReadOnlyAdmin
 from django_trackable.admin.filters import ChangedByFilter, ChangedSinceFilter
-from django_trackable.admin.metadata import LoginAttemptAdmin, UserDeviceAdmin, UserVisitAdmin
+from django_trackable.admin.metadata import (
+    ClientColumnsMixin,
+    LoginAttemptAdmin,
+    UserDeviceAdmin,
+    UserVisitAdmin,
+)
 from django_trackable.admin.softdelete import DeletedListFilter, SoftDeleteAdminMixin
 from django_trackable.admin.trackable import TrackableAdminMixin, history_entries
 from django_trackable.admin.users import UserActivityAdminMixin
@@ -33,6 +38,7 @@ __all__ = [
     "ActivityChartMixin",
     "AuditLogAdmin",
     "ChangedByFilter",
+    "ClientColumnsMixin",
     "ChangedSinceFilter",
     "DeletedListFilter",
     "LoginAttemptAdmin",

@@ -78,7 +78,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # seed_demo writes a tiny GeoIP2 City database next to the demo database
 # (see shop/demo_activity.py); use a real GeoLite2-City.mmdb for real locations.
-_DEMO_GEOIP = Path(DATABASES["default"]["NAME"]).with_name("demo-geoip.mmdb")
+DEMO_GEOIP = Path(DATABASES["default"]["NAME"]).with_name("demo-geoip.mmdb")
 
 TRACKABLE = {
     # Every change is also a row of the central audit log (the admin's "Audit log"
@@ -86,7 +86,15 @@ TRACKABLE = {
     "AUDIT_LOG": True,
     # Keep the newest 200 entries per row; each save costs the same however old the row is.
     "HISTORY_LIMIT": 200,
-    "GEOIP_PATH": _DEMO_GEOIP if _DEMO_GEOIP.exists() else None,
+    "GEOIP_PATH": DEMO_GEOIP if DEMO_GEOIP.exists() else None,
     # The demo runs without a proxy: REMOTE_ADDR is the client (the default).
     "IP_PROXY_COUNT": 0,
+    # The defaults, and the admin's JavaScript catalogue, which every admin page
+    # loads: one visit per page, not two.
+    "VISIT_EXCLUDE_PATHS": (
+        r"^/static/",
+        r"^/media/",
+        r"^/favicon\.ico$",
+        r"^/admin/jsi18n/$",
+    ),
 }

@@ -1,20 +1,25 @@
-"""Sample visits, logins and devices for the demo, located with a GeoIP database built here.
+"""Sample visits and logins for the demo, located with a GeoIP database built here.
 
 MaxMind's GeoLite2 databases need an account to download, so the demo writes
 a tiny GeoIP2 City database of its own with mmdb-writer (installed with the
 ``[dev]`` extra), mapping a few public networks to cities. Point
 ``TRACKABLE["GEOIP_PATH"]`` at a real GeoLite2-City.mmdb for real locations.
+
+Visits and logins go through the package's own write paths
+(``UserVisit.objects.record()``, ``LoginAttempt.objects.record()``) with requests
+built by ``RequestFactory``, so they are parsed and located like real ones.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.http import HttpResponse
 from django.test import RequestFactory, override_settings
 from django.utils import timezone
@@ -26,25 +31,35 @@ from django_trackable.models import LoginAttempt, UserVisit
 PLACES = {
     "london": ("81.2.69.0/24", "London", "GB"),
     "paris": ("88.160.0.0/16", "Paris", "FR"),
+    "berlin": ("85.214.0.0/16", "Berlin", "DE"),
     "new_york": ("24.24.24.0/24", "New York", "US"),
     "tokyo": ("126.0.0.0/16", "Tokyo", "JP"),
     "sao_paulo": ("177.139.0.0/16", "São Paulo", "BR"),
 }
+
 FIREFOX_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:120.0) Gecko/20100101 Firefox/120.0"
 SAFARI_IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+)
+SAFARI_IPAD = (
+    "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
 )
 CHROME_MAC = (
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/537.36 "
     "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
 )
+CHROME_ANDROID = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36"
+)
 CURL = "curl/8.4.0"
 
 
 def geoip_path() -> Path:
-    """Next to the demo database (so the test suite's throwaway runs stay in their dir)."""
-    return Path(settings.DATABASES["default"]["NAME"]).with_name("demo-geoip.mmdb")
+    """Where the demo's GeoIP database goes (``DEMO_GEOIP`` in the demo's settings)."""
+    return Path(settings.DEMO_GEOIP)
 
 
 def write_demo_geoip(path: Path) -> bool:
@@ -70,56 +85,62 @@ def write_demo_geoip(path: Path) -> bool:
     return True
 
 
-def _ip(place: str, host: int) -> str:
-    return str(ipaddress.ip_network(PLACES[place][0])[host])
-
-
-def seed_activity() -> bool:
-    """Record the sample activity; False (nothing done) if there is some already."""
-    User = get_user_model()
-    users = {
-        name: User._default_manager.filter(email=f"{name}@example.com").first()
-        for name in ("admin", "alice", "bob")
-    }
-    if not all(users.values()) or UserVisit.objects.exists() or LoginAttempt.objects.exists():
-        return False
+@contextlib.contextmanager
+def located() -> Iterator[bool]:
+    """Inside, visits and logins are located with the demo database (when it can be written)."""
     path = geoip_path()
-    located = write_demo_geoip(path)
-    trackable = dict(settings.TRACKABLE, GEOIP_PATH=str(path) if located else None)
+    found = write_demo_geoip(path)
+    trackable = dict(settings.TRACKABLE, GEOIP_PATH=str(path) if found else None)
     with override_settings(TRACKABLE=trackable):
         reset_geoip()
-        _record(users)
+        try:
+            yield found
+        finally:
+            reset_geoip()
     reset_geoip()
-    return True
 
 
-def _record(users: dict[str, Any]) -> None:
-    factory = RequestFactory()
-    admin, alice, bob = users["admin"], users["alice"], users["bob"]
+class Client:
+    """One person's browser at one place: logs in and browses, at the current (demo) time."""
 
-    def login(user: Any, username: str, ok: bool, place: str, host: int, agent: str) -> None:
-        request = factory.post("/admin/login/", REMOTE_ADDR=_ip(place, host), HTTP_USER_AGENT=agent)
+    def __init__(self, user: Any, place: str, host: int, agent: str) -> None:
+        self.user = user
+        self.ip = str(ipaddress.ip_network(PLACES[place][0])[host])
+        self.agent = agent
+        self.factory = RequestFactory()
+
+    def login(self, ok: bool = True, username: str | None = None) -> None:
+        request = self.factory.post(
+            "/admin/login/", REMOTE_ADDR=self.ip, HTTP_USER_AGENT=self.agent
+        )
         LoginAttempt.objects.record(
-            request, successful=ok, user=user if ok else None, username=username
+            request,
+            successful=ok,
+            user=self.user if ok else None,
+            username=username or self.user.get_username(),
         )
 
-    def visit(user: Any, path: str, place: str, host: int, agent: str, hours_ago: float) -> None:
-        request = factory.get(path, REMOTE_ADDR=_ip(place, host), HTTP_USER_AGENT=agent)
-        when = timezone.now() - datetime.timedelta(hours=hours_ago)
-        UserVisit.objects.record(request, HttpResponse(), user=user, timestamp=when)
+    def visit(self, *pages: str, referrer: str = "") -> None:
+        """Record ``pages`` a minute apart from now: ``"/path/"``, ``"POST /path/ 302"``, ..."""
+        start = timezone.now()
+        for minutes, page in enumerate(pages):
+            method, path, status = _page(page)
+            make = self.factory.post if method == "POST" else self.factory.get
+            request = make(
+                path, REMOTE_ADDR=self.ip, HTTP_USER_AGENT=self.agent, HTTP_REFERER=referrer
+            )
+            UserVisit.objects.record(
+                request,
+                HttpResponse(status=status),
+                user=self.user,
+                timestamp=start + datetime.timedelta(minutes=minutes),
+            )
 
-    login(admin, admin.email, True, "london", 10, FIREFOX_WINDOWS)
-    login(alice, alice.email, True, "paris", 20, SAFARI_IPHONE)
-    login(alice, alice.email, True, "paris", 21, CHROME_MAC)  # a new device: signal sent
-    for _ in range(3):  # bob mistypes, then gets it right
-        login(bob, bob.email, False, "sao_paulo", 30, FIREFOX_WINDOWS)
-    login(bob, bob.email, True, "sao_paulo", 30, FIREFOX_WINDOWS)
-    for username in ("root", "admin", "test@example.com"):  # someone guessing
-        login(None, username, False, "tokyo", 99, CURL)
 
-    visit(admin, "/admin/", "london", 10, FIREFOX_WINDOWS, 30)
-    visit(admin, "/admin/shop/product/", "london", 10, FIREFOX_WINDOWS, 29.5)
-    visit(alice, "/", "paris", 20, SAFARI_IPHONE, 20)
-    visit(alice, "/?page=2&token=never-stored", "paris", 21, CHROME_MAC, 6)
-    visit(bob, "/admin/shop/order/", "sao_paulo", 30, FIREFOX_WINDOWS, 2)
-    visit(None, "/", "new_york", 40, CHROME_MAC, 1)
+def _page(page: str) -> tuple[str, str, int]:
+    """``"[METHOD] /path/ [STATUS]"`` → (method, path, status); GET and 200 by default."""
+    parts = page.split()
+    method = parts.pop(0) if parts[0].isupper() else "GET"
+    status = int(parts.pop()) if parts[-1].isdigit() else 200
+    (path,) = parts
+    return method, path, status

@@ -17,6 +17,7 @@ class TrackableConfig(AppConfig):
 
         from django_trackable import checks as trackable_checks
         from django_trackable import receivers
+        from django_trackable.models import records
 
         checks.register(trackable_checks.check_settings, checks.Tags.compatibility)
         checks.register(trackable_checks.check_middleware, checks.Tags.compatibility)
@@ -25,6 +26,9 @@ class TrackableConfig(AppConfig):
         checks.register(trackable_checks.check_tenant_resolver, checks.Tags.compatibility)
         checks.register(trackable_checks.check_databases, checks.Tags.compatibility)
         checks.register(trackable_checks.check_request_metadata, checks.Tags.compatibility)
+        checks.register(trackable_checks.check_record_models, checks.Tags.models)
+
+        records.connect_signals()
 
         user_logged_in.connect(
             receivers.record_login, dispatch_uid="django_trackable.receivers.record_login"

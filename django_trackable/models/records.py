@@ -506,6 +506,9 @@ def record_model_for(model: type[models.Model]) -> type[RecordModel] | None:
     return recorders[0] if recorders else None
 
 
+_bulk_updating: ContextVar[bool] = ContextVar("trackable_records_bulk_updating", default=False)
+
+
 class RecordedQuerySet(LifecycleQuerySet[_M]):
     """``update()``, ``bulk_create()`` and ``bulk_update()`` that write records too.
 
@@ -523,7 +526,7 @@ class RecordedQuerySet(LifecycleQuerySet[_M]):
         (their properties are computed in Python), and one INSERT.
         """
         recorders = _recorders_for(self.model) if is_tracking_enabled() else ()
-        if not recorders:
+        if not recorders or _bulk_updating.get():
             return super().update(**kwargs)
         pks = list(self.values_list("pk", flat=True))
         rows = super().update(**kwargs)
@@ -558,7 +561,11 @@ class RecordedQuerySet(LifecycleQuerySet[_M]):
     ) -> int:
         """Update like Django, then one INSERT of the records whose values changed."""
         objs = list(objs)
-        rows = super().bulk_update(objs, fields, batch_size=batch_size)
+        token = _bulk_updating.set(True)  # Django's bulk_update() calls update()
+        try:
+            rows = super().bulk_update(objs, fields, batch_size=batch_size)
+        finally:
+            _bulk_updating.reset(token)
         if is_tracking_enabled():
             for record_model in _recorders_for(self.model):
                 _record(record_model, objs, "changed", using=self.db)
@@ -887,17 +894,13 @@ def _same(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:
         return False
 
 
-def _load_deferred(record_model: type[RecordModel], instances: list[models.Model]) -> None:
-    """Load deferred recorded fields with one query per instance (not per field)."""
-    sources = {value.source for value in record_model._recording if not value.call}
+def _load_deferred(instances: list[models.Model]) -> None:
+    """Load each instance's deferred fields in one query: properties may read any of them."""
     for instance in instances:
-        missing = [
-            f.attname
-            for f in instance._meta.concrete_fields
-            if f.attname in sources and f.attname not in instance.__dict__
-        ]
-        if missing and instance.pk is not None:
-            instance.refresh_from_db(fields=missing)
+        if instance.pk is not None:
+            deferred = instance.get_deferred_fields()
+            if deferred:
+                instance.refresh_from_db(fields=list(deferred))
 
 
 def _record(
@@ -914,7 +917,7 @@ def _record(
     """
     if not instances:
         return 0
-    _load_deferred(record_model, list(instances))
+    _load_deferred(list(instances))
     by_db: dict[str, dict[Any, tuple[models.Model, tuple[Any, ...]]]] = {}
     for instance in instances:
         if instance.pk is None:

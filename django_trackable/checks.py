@@ -579,26 +579,21 @@ def check_record_models(
     app_configs: Sequence[Any] | None = None, **kwargs: Any
 ) -> list[checks.CheckMessage]:
     """E070-E073, W070-W072: record models record what they name, on databases we support."""
-    from django_trackable.models.records import RecordedModelMixin, record_models
+    from django_trackable.models.records import record_model_for
 
     labels = None if app_configs is None else {config.label for config in app_configs}
     messages: list[checks.CheckMessage] = []
-    for record_model in record_models():
+    for record_model in _record_models():
         if labels is not None and record_model._meta.app_label not in labels:
             continue
         messages += _check_auditing_relatives(record_model)
         messages += _check_recorded_names(record_model)
         messages += _check_record_manager(record_model)
         messages += _check_record_databases(record_model)
-    for model in apps.get_models():
+    for model in _recorded_mixin_models():
         if labels is not None and model._meta.app_label not in labels:
             continue
-        if (
-            issubclass(model, RecordedModelMixin)
-            and not model._meta.proxy
-            and not model.recording_fields
-            and not any(rm.recording_model is model for rm in record_models())
-        ):
+        if not model.recording_fields and record_model_for(model) is None:
             messages.append(
                 checks.Warning(
                     f"{model._meta.label} mixes in RecordedModelMixin but its "
@@ -609,6 +604,22 @@ def check_record_models(
                 )
             )
     return messages
+
+
+def _record_models() -> list[type[Any]]:
+    from django_trackable.models.records import record_models
+
+    return list(record_models())
+
+
+def _recorded_mixin_models() -> list[type[Any]]:
+    from django_trackable.models.records import RecordedModelMixin
+
+    return [
+        model
+        for model in apps.get_models()
+        if issubclass(model, RecordedModelMixin) and not model._meta.proxy
+    ]
 
 
 def _check_auditing_relatives(record_model: Any) -> list[checks.CheckMessage]:

@@ -326,7 +326,11 @@ def _record_columns(
                 original = recording_model._meta.get_field(name)
             except FieldDoesNotExist:
                 original = None
-            if original is None or not getattr(original, "concrete", False):
+            if (
+                original is None
+                or original.many_to_many
+                or not getattr(original, "concrete", False)
+            ):
                 raise ImproperlyConfigured(
                     f"{record_name}.recording_fields names {name!r}, which is not a concrete "
                     f"field of {recording_model._meta.label}: record a property or method "
@@ -1264,9 +1268,22 @@ def _connect(model: type[models.Model]) -> None:
 
 
 def _connect_late_model(sender: type[models.Model], **kwargs: Any) -> None:
-    """``class_prepared`` after start-up: a proxy or child of a recorded model or relative."""
-    if sender._meta.apps.ready and (_recorders_for(sender) or _audits_for(sender)):
-        _connect(sender)
+    """``class_prepared`` after start-up: a proxy or child of a recorded model, or a relative.
+
+    Connected once the model is registered: only then do the models it relates
+    to list its reverse relations.
+    """
+    meta = sender._meta
+    if meta.apps.ready:
+        meta.apps.lazy_model_operation(_connect_registered, (meta.app_label, meta.model_name))
+
+
+def _connect_registered(model: type[models.Model]) -> None:
+    # The new model may add a relation (a reverse one) to what a record model audits.
+    _plans_cache.clear()
+    _audits_cache.clear()
+    if _recorders_for(model) or _audits_for(model):
+        _connect(model)
 
 
 class_prepared.connect(_connect_late_model, dispatch_uid="django_trackable.records.late")

@@ -35,6 +35,7 @@ $(PEERS_INSTALLED): pyproject.toml benchmarks/requirements-peers.txt
 demo: $(INSTALLED)
 	cd example_project && ../$(BIN)/python manage.py migrate --noinput
 	cd example_project && ../$(BIN)/python manage.py seed_demo
+	cd example_project && ../$(BIN)/python manage.py seed_prices
 	cd example_project && ../$(BIN)/python manage.py runserver $(DEMO_ADDR)
 
 ## make test: the test suite (SQLite; TRACKABLE_TEST_DB=postgresql and PG* for PostgreSQL).

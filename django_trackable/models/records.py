@@ -858,10 +858,20 @@ def _m2m_audits_for(through: type[models.Model]) -> tuple[_Audit, ...]:
 # --- computing and writing records ---------------------------------------------
 
 
-def _values(record_model: type[RecordModel], instance: models.Model) -> tuple[Any, ...] | None:
-    """The instance's recorded values, ready for their columns; ``None`` if one is unusable.
+def _not_recorded(record_model: type[RecordModel], instance: models.Model, value: _Value) -> None:
+    logger.exception(
+        "Not recording %s %s: its value %r could not be recorded in %s.",
+        instance._meta.label,
+        instance.pk,
+        value.name,
+        record_model._meta.label,
+    )
 
-    A property that raises, or a value its column cannot hold, is logged and
+
+def _values(record_model: type[RecordModel], instance: models.Model) -> tuple[Any, ...] | None:
+    """The instance's recorded values as their columns' Python values; ``None`` if one fails.
+
+    A property that raises, or a value its column cannot take, is logged and
     the instance gets no record: a save never fails because of a record.
     """
     values = []
@@ -872,23 +882,31 @@ def _values(record_model: type[RecordModel], instance: models.Model) -> tuple[An
                 raw = raw()
             if value.field.is_relation and isinstance(raw, models.Model):
                 raw = raw.pk
-            clean = value.field.to_python(raw)
+            values.append(value.field.to_python(raw))
+        except Exception:  # noqa: BLE001 - user code: log it, never break the save
+            _not_recorded(record_model, instance, value)
+            return None
+    return tuple(values)
+
+
+def _valid(
+    record_model: type[RecordModel], instance: models.Model, values: tuple[Any, ...]
+) -> bool:
+    """Whether each column can hold its value (length, digits, range, null); logged if not.
+
+    Checked only for records about to be written, so an unchanged save skips it.
+    """
+    for value, clean in zip(record_model._recording, values, strict=True):
+        try:
             if clean is None:
                 if not value.field.null:
                     raise ValidationError("None, and the column is not null=True")
             else:
                 value.field.run_validators(clean)
-        except Exception:  # noqa: BLE001 - user code: log it, never break the save
-            logger.exception(
-                "Not recording %s %s: its value %r could not be recorded in %s.",
-                instance._meta.label,
-                instance.pk,
-                value.name,
-                record_model._meta.label,
-            )
-            return None
-        values.append(clean)
-    return tuple(values)
+        except ValidationError:
+            _not_recorded(record_model, instance, value)
+            return False
+    return True
 
 
 def _same(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:
@@ -932,6 +950,8 @@ def _record(
         remembered = instance.__dict__.setdefault(REMEMBERED, {})
         previous = remembered.get(record_model, _MISSING)
         if mode == "changed" and previous is not _MISSING and _same(previous, values):
+            continue
+        if not _valid(record_model, instance, values):
             continue
         db = using or router.db_for_write(record_model, instance=instance)
         # One row per instance: the last values win when it is listed twice.

@@ -15,15 +15,20 @@ loads the 1,000 dependants and writes their records.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from decimal import Decimal
 from typing import Any
 
-from benchmarks.core import Operation, describe_database, make, sample  # sets Django up
-from django.core.management import call_command
-from django.db import connection, models
+import django
 
-from benchmarks.benchapp.models import (
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.settings")
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, models  # noqa: E402
+
+from benchmarks.benchapp.models import (  # noqa: E402
     Plain,
     PlainDependant,
     PlainSupplier,
@@ -31,8 +36,9 @@ from benchmarks.benchapp.models import (
     RecordedDependant,
     RecordedSupplier,
 )
-from benchmarks.database import ensure_database
-from django_trackable.models import record_model_for
+from benchmarks.core import Operation, describe_database, make, sample  # noqa: E402
+from benchmarks.database import ensure_database  # noqa: E402
+from django_trackable.models import record_model_for  # noqa: E402
 
 PAIRS = ((Plain, Recorded), (PlainSupplier, RecordedSupplier))
 DEPENDANT = {PlainSupplier: PlainDependant, RecordedSupplier: RecordedDependant}
@@ -148,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     create_tables()
     print(
         f"django_trackable records benchmark: {describe_database()}, "
+        f"Django {django.get_version()}, Python {sys.version.split()[0]}, "
         f"{args.rounds} rounds (median per operation)"
     )
     header = f"{'operation':40} {'plain':>10} {'recorded':>10} {'ratio':>6} {'queries':>10}"

@@ -23,6 +23,7 @@ from tests.recordsapp.models import (
     Item,
     ItemProxy,
     ItemRecord,
+    Label,
     Meter,
     MeterRecord,
     PlainItem,
@@ -196,12 +197,23 @@ def test_a_value_too_long_for_its_column_is_logged_not_stored(caplog):
     assert (record.risky, record.shout) == (2, "OK")
 
 
-def test_none_for_a_not_null_column_is_logged_not_stored(lamp, caplog):
-    lamp.price = None
+def test_none_for_a_not_null_column_is_logged_not_stored(caplog):
     with caplog.at_level(logging.ERROR, logger="django_trackable.records"):
-        record_count = ItemRecord.record(lamp)
-    assert record_count == 0
-    assert "price" in caplog.text
+        Fragile.objects.create(name="none")
+    assert FragileRecord.objects.count() == 0
+    assert "risky" in caplog.text
+    assert "not null=True" in caplog.text
+
+
+def test_a_property_returning_an_instance_is_stored_as_its_key():
+    author = Author.objects.create(name="Ann")
+    article = Article.objects.create(title="Hello", author=author)
+    assert article.records.get().lead_author_id == author.pk
+
+
+def test_record_skips_unsaved_instances():
+    assert ItemRecord.record(Item(name="Unsaved", price=Decimal("1.00"))) == 0
+    assert ItemRecord.objects.count() == 0
 
 
 # --- relatives -------------------------------------------------------------------------
@@ -329,6 +341,30 @@ def test_renaming_a_many_to_many_relative_records_its_posts_in_fixed_queries(
     with django_assert_num_queries(4):
         tag.save()
     assert PostRecord.objects.filter(tag_names="new").count() == 200
+
+
+def test_the_reverse_side_of_a_many_to_many_relation_can_be_audited():
+    label = Label.objects.create(name="new")
+    first, second = Post.objects.create(title="1"), Post.objects.create(title="2")
+    first.labels.add(label)
+    label.labelled_posts.add(second)
+    first.labels.clear()
+    label.labelled_posts.clear()
+    assert [r.post_count for r in label.records.all()] == [0, 1, 2, 1, 0]
+
+
+def test_relatives_record_nothing_inside_tracking_disabled(acme, lamp):
+    article = Article.objects.create(title="Hello")
+    post, tag = Post.objects.create(title="p"), Tag.objects.create(name="t")
+    with tracking_disabled():
+        comment = Comment.objects.create(article=article)
+        comment.delete()
+        post.tags.add(tag)
+        post.tags.clear()
+        acme.delete()
+    assert article.records.count() == 1
+    assert post.records.count() == 1
+    assert lamp.records.count() == 1
 
 
 def test_clearing_many_to_many_links_from_either_side_is_recorded():

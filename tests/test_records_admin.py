@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 from decimal import Decimal
 
@@ -158,3 +159,17 @@ def test_a_misconfigured_chart_is_error_e074(model, options, problem):
     ]
     assert error.id == "django_trackable.E074"
     assert problem in error.msg
+
+
+def test_the_add_form_has_no_chart(admin_client):
+    page = admin_client.get("/admin/recordsapp/item/add/").content.decode()
+    assert "trackable-record-chart" not in page
+
+
+def test_chart_values_are_numbers_and_unusable_ones_are_left_out():
+    from django_trackable.records_admin import _number
+
+    assert _number(Decimal("1.5")) == 1.5
+    assert _number(datetime.timedelta(minutes=2)) == 120.0
+    for value in (None, "12", float("nan"), float("inf")):
+        assert _number(value) is None

@@ -220,3 +220,110 @@ def test_checks_can_be_limited_to_apps(only):
 
     only(ItemRecord)
     assert checks.check_record_models(app_configs=[apps.get_app_config("auth")]) == []
+
+
+# --- how recorded fields become columns ---------------------------------------------------
+
+
+@isolate_apps("tests.recordsapp")
+def test_copied_columns_drop_roles_uniqueness_and_primary_keys_and_keep_key_targets():
+    from django_trackable.models import TrackableModel
+
+    class Code(models.Model):
+        code = models.CharField(max_length=5, unique=True)
+
+        class Meta:
+            app_label = "recordsapp"
+
+    class Thing(TrackableModel):
+        number = models.BigAutoField(primary_key=True)
+        sku = models.CharField(max_length=10, unique=True)
+        code = models.ForeignKey(Code, to_field="code", on_delete=models.CASCADE)
+        objects = RecordedQuerySet.as_manager()
+
+        class Meta:
+            app_label = "recordsapp"
+
+    class ThingRecord(RecordModel):
+        recording_model = Thing
+        recording_fields = ["number", "sku", "code", "created_at"]
+
+        class Meta:
+            app_label = "recordsapp"
+
+    number = ThingRecord._meta.get_field("number")
+    assert type(number) is models.BigIntegerField
+    assert not number.primary_key
+    assert not ThingRecord._meta.get_field("sku").unique
+    code = ThingRecord._meta.get_field("code")
+    assert code.to_fields == ["code"]
+    assert not code.db_constraint
+    assert code.remote_field.related_name == "+"
+    created_at = ThingRecord._meta.get_field("created_at")
+    assert type(created_at) is models.DateTimeField
+    assert not getattr(created_at, "trackable_role", "")
+
+
+@isolate_apps("tests.recordsapp")
+def test_record_models_inherit_what_to_record_from_abstract_bases():
+    class Thing(models.Model):
+        value = models.IntegerField()
+        objects = RecordedQuerySet.as_manager()
+
+        class Meta:
+            app_label = "recordsapp"
+
+    class Fields(RecordModel):
+        recording_fields = ["value"]
+
+        class Meta:
+            abstract = True
+
+    class ForThing(RecordModel):
+        recording_model = Thing
+
+        class Meta:
+            abstract = True
+
+    class FromFields(Fields):
+        recording_model = Thing
+
+        class Meta:
+            app_label = "recordsapp"
+
+    class FromBoth(ForThing, Fields):
+        recording = models.ForeignKey(Thing, on_delete=models.CASCADE, related_name="others")
+
+        class Meta:
+            app_label = "recordsapp"
+
+    assert [v.name for v in FromFields._recording] == ["value"]
+    assert FromBoth.recording_model is Thing
+    assert [v.name for v in FromBoth._recording] == ["value"]
+
+
+@isolate_apps("tests.recordsapp")
+def test_reverse_relatives_can_be_named_by_their_accessor():
+    class Thing(RecordedModelMixin, models.Model):
+        objects = RecordedQuerySet.as_manager()
+        recording_fields = [("part_count", models.IntegerField())]
+        auditing_relatives = ["part_set"]
+
+        class Meta:
+            app_label = "recordsapp"
+
+        @property
+        def part_count(self):
+            return self.part_set.count()
+
+    class Part(models.Model):
+        thing = models.ForeignKey(Thing, on_delete=models.CASCADE)
+
+        class Meta:
+            app_label = "recordsapp"
+
+    record_model = Thing.records.rel.related_model
+    only_plan = audit_plans(record_model)
+    assert [(p.name, p.kind, p.relative_model) for p in only_plan] == [
+        ("part_set", "reverse", Part)
+    ]

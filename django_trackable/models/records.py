@@ -24,6 +24,7 @@ signals are not sent.
 
 from __future__ import annotations
 
+import copy
 import datetime
 import importlib
 import inspect
@@ -351,7 +352,10 @@ def _record_columns(
                     f"{record_name}.recording_fields: {name!r} is a many-to-many field; "
                     "a record holds one value per column."
                 )
-            field = given.clone()
+            # A copy: the same pair may serve several record models (an abstract
+            # recorded model). Not clone(): deconstructing a key to a swappable
+            # model needs the app registry, which is still loading here.
+            field = copy.deepcopy(given)
             source = name
             call = _reads_by_calling(recording_model, name)
         else:
@@ -376,6 +380,30 @@ def _record_columns(
 _registry: list[type[RecordModel]] = []
 
 
+def _inherited(bases: tuple[type, ...], name: str) -> Any:
+    """What a class with these bases would inherit as ``name`` (C3 order, as Python does)."""
+    sequences = [list(base.__mro__) for base in bases] + [list(bases)]
+    while True:
+        sequences = [sequence for sequence in sequences if sequence]
+        if not sequences:
+            return None
+        head = next(
+            (
+                candidate
+                for candidate in (sequence[0] for sequence in sequences)
+                if not any(candidate in sequence[1:] for sequence in sequences)
+            ),
+            None,
+        )
+        if head is None:
+            return None  # no consistent order: creating the class raises Python's TypeError
+        if name in head.__dict__:
+            return head.__dict__[name]
+        for sequence in sequences:
+            if sequence[0] is head:
+                del sequence[0]
+
+
 class RecordModelBase(ModelBase):
     """Adds the value columns and ``recording`` to each concrete :class:`RecordModel`."""
 
@@ -385,9 +413,7 @@ class RecordModelBase(ModelBase):
         meta = attrs.get("Meta")
         recording_model = attrs.get("recording_model", _MISSING)
         if recording_model is _MISSING:
-            recording_model = next(
-                (getattr(b, "recording_model", None) for b in bases if hasattr(b, "_meta")), None
-            )
+            recording_model = _inherited(bases, "recording_model")
         if getattr(meta, "abstract", False) or recording_model is None:
             return cast(RecordModelBase, super().__new__(mcs, name, bases, attrs, **kwargs))
         if not (isinstance(recording_model, type) and issubclass(recording_model, models.Model)):
@@ -396,7 +422,7 @@ class RecordModelBase(ModelBase):
             )
         spec = attrs.get("recording_fields", _MISSING)
         if spec is _MISSING:
-            spec = next((b.recording_fields for b in bases if hasattr(b, "recording_fields")), ())
+            spec = _inherited(bases, "recording_fields")
         columns = _record_columns(recording_model, spec, name)
         attrs = dict(attrs)
         for column, field, _value in columns:
@@ -823,7 +849,7 @@ def _relative_models(record_model: type[RecordModel]) -> list[type[models.Model]
     models_: list[type[models.Model]] = []
     for plan in audit_plans(record_model):
         models_.append(plan.relative_model)
-        if plan.through is not None:
+        if isinstance(plan.through, type):
             models_.append(plan.through)
     return models_
 
@@ -909,13 +935,6 @@ def _valid(
     return True
 
 
-def _same(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:
-    try:
-        return bool(old == new)
-    except Exception:  # noqa: BLE001 - an odd value is a change
-        return False
-
-
 def _load_deferred(instances: list[models.Model]) -> None:
     """Load each instance's deferred fields in one query: properties may read any of them."""
     for instance in instances:
@@ -949,7 +968,7 @@ def _record(
             continue
         remembered = instance.__dict__.setdefault(REMEMBERED, {})
         previous = remembered.get(record_model, _MISSING)
-        if mode == "changed" and previous is not _MISSING and _same(previous, values):
+        if mode == "changed" and previous == values:
             continue
         if not _valid(record_model, instance, values):
             continue
@@ -1007,7 +1026,10 @@ def _insert(
     else:  # SQLite: a CAST would apply the type's affinity (datetimes would become numbers)
         placeholders = ["%s"] * len(fields)
         same = "IS"
-    row_sql = "(" + ", ".join(placeholders) + ")"
+    # PostgreSQL types a VALUES column from its rows together: casts in the
+    # first row type the untyped literals (and NULLs) of the others.
+    first_row = "(" + ", ".join(placeholders) + ")"
+    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
     table = qn(meta.db_table)
     pk = qn(_column(meta.pk))
     columns = ", ".join(qn(_column(f)) for f in fields)
@@ -1039,7 +1061,7 @@ def _insert(
                 )
             sql = (
                 f"INSERT INTO {table} ({columns}) SELECT {selected} FROM "
-                f"(VALUES {', '.join([row_sql] * len(batch))}) v{where}"
+                f"(VALUES {', '.join([first_row] + [row_sql] * (len(batch) - 1))}) v{where}"
             )
             cursor.execute(sql, params)
             written += max(cursor.rowcount, 0)
@@ -1261,8 +1283,6 @@ def connect_signals(models_: Iterable[type[models.Model]] | None = None) -> None
     if models_ is None:
         models_ = apps.get_models(include_auto_created=True)
     for base in list(models_):
-        if not isinstance(base, type):
-            continue
         for model in _subclasses(base):
             _connect(model)
 

@@ -39,6 +39,10 @@ class Article(models.Model):
     def author_name(self) -> str | None:
         return None if self.author_id is None else self.author.name
 
+    @property
+    def lead_author(self) -> Author | None:
+        return self.author
+
 
 class Comment(models.Model):
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="comments")
@@ -52,6 +56,17 @@ class ArticleRecord(RecordModel):
         "owner",
         ("comment_count", models.IntegerField()),
         ("author_name", models.CharField(max_length=100, null=True)),
+        # A property returning an instance, stored as its key.
+        (
+            "lead_author",
+            models.ForeignKey(
+                Author,
+                null=True,
+                on_delete=models.DO_NOTHING,
+                db_constraint=False,
+                related_name="+",
+            ),
+        ),
     ]
     auditing_relatives = ["comments", "author"]
 
@@ -123,9 +138,25 @@ class Tag(models.Model):
     name = models.CharField(max_length=50)
 
 
+class Label(RecordedModelMixin, models.Model):
+    """Recorded through the reverse side of a many-to-many relation (Post.labels)."""
+
+    name = models.CharField(max_length=50)
+
+    objects = RecordedQuerySet.as_manager()
+
+    recording_fields = [("post_count", models.IntegerField())]
+    auditing_relatives = ["labelled_posts"]
+
+    @property
+    def post_count(self) -> int:
+        return self.labelled_posts.count()
+
+
 class Post(RecordedModelMixin, models.Model):
     title = models.CharField(max_length=100)
     tags = models.ManyToManyField(Tag, related_name="posts", blank=True)
+    labels = models.ManyToManyField(Label, related_name="labelled_posts", blank=True)
 
     objects = RecordedQuerySet.as_manager()
 
@@ -180,9 +211,11 @@ class Fragile(RecordedModelMixin, models.Model):
     recording_fields = [("risky", models.IntegerField()), ("shout", models.CharField(max_length=5))]
 
     @property
-    def risky(self) -> int:
+    def risky(self) -> int | None:
         if self.name == "boom":
             raise RuntimeError("the property failed")
+        if self.name == "none":
+            return None  # the column is not null=True
         return len(self.name)
 
     @property

@@ -623,7 +623,7 @@ def _recorded_mixin_models() -> list[type[Any]]:
 
 
 def _check_auditing_relatives(record_model: Any) -> list[checks.CheckMessage]:
-    from django_trackable.models.records import _relation, deprecated_names
+    from django_trackable.models.records import REMOVED_IN, _relation, deprecated_names
 
     model = record_model.recording_model
     messages: list[checks.CheckMessage] = []
@@ -631,7 +631,7 @@ def _check_auditing_relatives(record_model: Any) -> list[checks.CheckMessage]:
         messages.append(
             checks.Warning(
                 f"{record_model._meta.label} uses django-record's {name}, which is deprecated "
-                "and will be removed in django_trackable 1.0.",
+                f"and will be removed in django_trackable {REMOVED_IN}.",
                 hint="List the relations to audit in auditing_relatives and remove RecordMeta.",
                 obj=record_model,
                 id="django_trackable.W070",

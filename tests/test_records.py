@@ -532,3 +532,15 @@ def test_record_columns_are_typed_and_filter_and_aggregate_in_sql(acme):
 def test_the_test_apps_record_models_need_no_migration():
     # Exits with SystemExit(1) when the record models and their migrations differ.
     call_command("makemigrations", "recordsapp", "--check", "--dry-run", verbosity=0)
+
+
+def test_records_and_recorded_instances_pickle(lamp):
+    import pickle
+
+    record = pickle.loads(pickle.dumps(lamp.records.get()))
+    assert type(record) is ItemRecord
+    assert record.price == Decimal("10.00")
+    copy = pickle.loads(pickle.dumps(lamp))
+    copy.notes = "unchanged values: it still knows what it recorded"
+    copy.save()
+    assert lamp.records.count() == 1

@@ -6,7 +6,7 @@ timestamp. It is declared as a :class:`RecordModel` subclass, or created for a
 model that mixes in :class:`RecordedModelMixin`; either way it is an ordinary
 model of the user's app, so ``makemigrations`` writes its table.
 
-When records are written (see :mod:`docs/records.md` for the full rules):
+When records are written (the full rules are in docs/records.md):
 
 - on create, one record;
 - on a save, when a recorded value differs from the latest record. The values
@@ -650,8 +650,8 @@ def _shortcut(kind: str, rule: str | None) -> property:
     return property(get)
 
 
-#: django-record 0.2's shortcuts: the window and the rule its resampled variant used.
-_SHORTCUTS = {"hour": "T", "day": "H", "week": "D", "month": "D", "year": "M"}
+#: The windows of django-record 0.2's shortcuts (see RecordedModelMixin).
+_SHORTCUT_WINDOWS = ("hour", "day", "week", "month", "year")
 
 
 class RecordedModelMixin(models.Model):
@@ -689,7 +689,7 @@ class RecordedModelMixin(models.Model):
 
 
 _SHORTCUT_NAMES = tuple(
-    f"{prefix}records_in_{kind}" for prefix in ("", "resampled_") for kind in _SHORTCUTS
+    f"{prefix}records_in_{kind}" for prefix in ("", "resampled_") for kind in _SHORTCUT_WINDOWS
 )
 
 

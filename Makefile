@@ -44,6 +44,7 @@ $(PEERS_INSTALLED): pyproject.toml benchmarks/requirements-peers.txt
 demo: $(INSTALLED)
 	cd example_project && ../$(BIN)/python manage.py migrate --noinput
 	cd example_project && ../$(BIN)/python manage.py seed_demo --addr $(DEMO_ADDR)
+	cd example_project && ../$(BIN)/python manage.py seed_prices
 	cd example_project && ../$(BIN)/python manage.py runserver $(DEMO_ADDR)
 
 ## make test: the test suite (SQLite; TRACKABLE_TEST_DB=postgresql and PG* for PostgreSQL).

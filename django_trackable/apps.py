@@ -19,6 +19,7 @@ class TrackableConfig(AppConfig):
         from django_trackable import audit, receivers
         from django_trackable import checks as trackable_checks
         from django_trackable.expressions import register_sqlite_functions
+        from django_trackable.models import records
 
         checks.register(trackable_checks.check_settings, checks.Tags.compatibility)
         checks.register(trackable_checks.check_middleware, checks.Tags.compatibility)
@@ -28,6 +29,9 @@ class TrackableConfig(AppConfig):
         checks.register(trackable_checks.check_databases, checks.Tags.compatibility)
         checks.register(trackable_checks.check_request_metadata, checks.Tags.compatibility)
         checks.register(trackable_checks.check_admin_classes, checks.Tags.admin)
+        checks.register(trackable_checks.check_record_models, checks.Tags.models)
+
+        records.connect_signals()
 
         audit.connect_receivers()
         receivers.connect_set_on_delete()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import difflib
 import importlib.util
+import inspect
 import os
 import re
 from collections.abc import Callable, Sequence
@@ -17,7 +18,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import FieldDoesNotExist
-from django.db import connections, router
+from django.db import connections, models, router
 
 from django_trackable.conf import KNOWN_KEYS, SETTING_NAME, trackable_settings
 from django_trackable.expressions import SUPPORTED_VENDORS
@@ -605,4 +606,183 @@ def check_admin_classes(app_configs: Sequence[Any] | None = None, **kwargs: Any)
                             id="django_trackable.E053",
                         )
                     )
+    return errors
+
+
+def check_record_models(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """E070-E073, W070-W072: record models record what they name, on databases we support."""
+    from django_trackable.models.records import record_model_for
+
+    labels = None if app_configs is None else {config.label for config in app_configs}
+    messages: list[checks.CheckMessage] = []
+    for record_model in _record_models():
+        if labels is not None and record_model._meta.app_label not in labels:
+            continue
+        messages += _check_auditing_relatives(record_model)
+        messages += _check_recorded_names(record_model)
+        messages += _check_record_manager(record_model)
+        messages += _check_record_databases(record_model)
+    for model in _recorded_mixin_models():
+        if labels is not None and model._meta.app_label not in labels:
+            continue
+        if not model.recording_fields and record_model_for(model) is None:
+            messages.append(
+                checks.Warning(
+                    f"{model._meta.label} mixes in RecordedModelMixin but its "
+                    "recording_fields is empty: no record model was created.",
+                    hint="List the fields and (name, field) pairs to record, or remove the mixin.",
+                    obj=model,
+                    id="django_trackable.W072",
+                )
+            )
+    return messages
+
+
+def _record_models() -> list[type[Any]]:
+    from django_trackable.models.records import record_models
+
+    return list(record_models())
+
+
+def _recorded_mixin_models() -> list[type[Any]]:
+    from django_trackable.models.records import RecordedModelMixin
+
+    return [
+        model
+        for model in apps.get_models()
+        if issubclass(model, RecordedModelMixin) and not model._meta.proxy
+    ]
+
+
+def _check_auditing_relatives(record_model: Any) -> list[checks.CheckMessage]:
+    from django_trackable.models.records import REMOVED_IN, _relation, deprecated_names
+
+    model = record_model.recording_model
+    messages: list[checks.CheckMessage] = []
+    for name in deprecated_names(record_model):
+        messages.append(
+            checks.Warning(
+                f"{record_model._meta.label} uses django-record's {name}, which is deprecated "
+                f"and will be removed in django_trackable {REMOVED_IN}.",
+                hint="List the relations to audit in auditing_relatives and remove RecordMeta.",
+                obj=record_model,
+                id="django_trackable.W070",
+            )
+        )
+    names = record_model.auditing_relatives
+    if isinstance(names, str) or not isinstance(names, list | tuple):
+        return [
+            *messages,
+            checks.Error(
+                f"{record_model._meta.label}.auditing_relatives must be a list of relation "
+                f"names, not {names!r}.",
+                hint="e.g. auditing_relatives = ['supplier', 'comments'].",
+                obj=record_model,
+                id="django_trackable.E070",
+            ),
+        ]
+    for name in names:
+        rel = _relation(model, name) if isinstance(name, str) else None
+        supported = rel is not None and (
+            rel.many_to_many
+            or isinstance(getattr(rel, "field", None), models.ForeignKey)
+            or isinstance(rel, models.ForeignKey)
+        )
+        if not supported:
+            messages.append(
+                checks.Error(
+                    f"{record_model._meta.label}.auditing_relatives names {name!r}, which is "
+                    f"not a foreign key, one-to-one or many-to-many relation of "
+                    f"{model._meta.label} (or a reverse one).",
+                    hint="Use the relation's field name, related_name or accessor name; "
+                    "generic relations are not audited.",
+                    obj=record_model,
+                    id="django_trackable.E070",
+                )
+            )
+    return messages
+
+
+def _check_recorded_names(record_model: Any) -> list[checks.CheckMessage]:
+    model = record_model.recording_model
+    messages: list[checks.CheckMessage] = []
+    for value in record_model._recording:
+        if value.source != value.name:
+            continue  # a copied concrete field: checked when the record model was made
+        attribute = inspect.getattr_static(model, value.name, None)
+        if attribute is None:
+            messages.append(
+                checks.Error(
+                    f"{record_model._meta.label}.recording_fields names {value.name!r}, "
+                    f"which is not an attribute of {model._meta.label}.",
+                    hint="Name a field, a property or a method without arguments.",
+                    obj=record_model,
+                    id="django_trackable.E071",
+                )
+            )
+        elif value.call and _required_arguments(getattr(model, value.name)):
+            messages.append(
+                checks.Error(
+                    f"{record_model._meta.label}.recording_fields names the method "
+                    f"{model._meta.label}.{value.name}(), which needs arguments.",
+                    hint="Record a method that takes no arguments (besides self), or a property.",
+                    obj=record_model,
+                    id="django_trackable.E072",
+                )
+            )
+    return messages
+
+
+def _required_arguments(function: Any) -> list[str]:
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        return []
+    parameters = list(signature.parameters.values())
+    if parameters and parameters[0].name in ("self", "cls") and inspect.isfunction(function):
+        parameters = parameters[1:]
+    return [
+        p.name
+        for p in parameters
+        if p.default is inspect.Parameter.empty
+        and p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+
+
+def _check_record_manager(record_model: Any) -> list[checks.CheckMessage]:
+    from django_trackable.models.records import RecordedQuerySet
+
+    model = record_model.recording_model
+    if isinstance(model._default_manager.get_queryset(), RecordedQuerySet):
+        return []
+    return [
+        checks.Warning(
+            f"The default manager of {model._meta.label} does not record: its update(), "
+            "bulk_create() and bulk_update() write no records.",
+            hint="Mix in RecordedModelMixin with a django_trackable mixin (TrackableModel, ...), "
+            "or set objects = RecordedQuerySet.as_manager().",
+            obj=model,
+            id="django_trackable.W071",
+        )
+    ]
+
+
+def _check_record_databases(record_model: Any) -> list[checks.CheckMessage]:
+    errors: list[checks.CheckMessage] = []
+    for alias in settings.DATABASES:
+        if not router.allow_migrate_model(alias, record_model):
+            continue
+        vendor = connections[alias].vendor
+        if vendor not in SUPPORTED_VENDORS:
+            errors.append(
+                checks.Error(
+                    f"{record_model._meta.label} is a record model but database {alias!r} is "
+                    f"{vendor}, where django_trackable cannot write records.",
+                    hint="Use PostgreSQL or SQLite for record models, or route them there.",
+                    obj=record_model,
+                    id="django_trackable.E073",
+                )
+            )
     return errors

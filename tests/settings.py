@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "django_trackable",
     "tests.testapp",
     "tests.adminapp",
+    "tests.recordsapp",
 ]
 
 MIDDLEWARE = [

@@ -1,10 +1,12 @@
-"""The same business fields, tracked and plain."""
+"""The same business fields: tracked, recorded and plain."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import models
 
-from django_trackable.models import TrackableModel
+from django_trackable.models import RecordedModelMixin, RecordedQuerySet, TrackableModel
 
 
 class Fields(models.Model):
@@ -41,3 +43,52 @@ class PlainStamped(Fields):
         "auth.User", null=True, on_delete=models.SET_NULL, related_name="+"
     )
     history = models.JSONField(default=list)
+
+
+# --- recorded properties (benchmarks.records) ---------------------------------------
+
+
+class Recorded(RecordedModelMixin, Fields):
+    """Plain's fields, with three values recorded: a field, a property and a method."""
+
+    objects = RecordedQuerySet.as_manager()
+
+    recording_fields = [
+        "quantity",
+        ("price_with_tax", models.DecimalField(max_digits=12, decimal_places=2)),
+        ("label", models.CharField(max_length=130)),
+    ]
+
+    @property
+    def price_with_tax(self) -> Decimal:
+        return (self.price * Decimal("1.20")).quantize(Decimal("0.01"))
+
+    def label(self) -> str:
+        return f"{self.name} ({self.sku})"
+
+
+class PlainSupplier(models.Model):
+    name = models.CharField(max_length=100)
+
+
+class RecordedSupplier(models.Model):
+    name = models.CharField(max_length=100)
+
+
+class PlainDependant(Fields):
+    supplier = models.ForeignKey(PlainSupplier, on_delete=models.CASCADE)
+
+
+class RecordedDependant(RecordedModelMixin, Fields):
+    """Records its supplier's name: a relative's change fans out to every dependant."""
+
+    supplier = models.ForeignKey(RecordedSupplier, on_delete=models.CASCADE)
+
+    objects = RecordedQuerySet.as_manager()
+
+    recording_fields = ["quantity", ("supplier_name", models.CharField(max_length=100))]
+    auditing_relatives = ["supplier"]
+
+    @property
+    def supplier_name(self) -> str:
+        return str(self.supplier.name)

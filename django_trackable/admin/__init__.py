@@ -29,12 +29,22 @@ from django_trackable.admin.metadata import (
     UserDeviceAdmin,
     UserVisitAdmin,
 )
+from django_trackable.admin.records import (
+    RecordChartMixin,
+    RecordInline,
+    record_chart,
+    record_inline,
+)
 from django_trackable.admin.softdelete import DeletedListFilter, SoftDeleteAdminMixin
 from django_trackable.admin.trackable import TrackableAdminMixin, history_entries
 from django_trackable.admin.users import UserActivityAdminMixin
 from django_trackable.models import AuditLog, LoginAttempt, UserDevice, UserVisit
 
 __all__ = [
+    "RecordChartMixin",
+    "RecordInline",
+    "record_chart",
+    "record_inline",
     "ActivityChartMixin",
     "AuditLogAdmin",
     "ChangedByFilter",

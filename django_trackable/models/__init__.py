@@ -5,6 +5,14 @@ from __future__ import annotations
 from django_trackable.models.audit import AuditLog, AuditLogQuerySet
 from django_trackable.models.metadata import MetadataModel
 from django_trackable.models.ordering import OrderedModel, OrderedQuerySet, PositionField
+from django_trackable.models.records import (
+    RecordedModelMixin,
+    RecordedQuerySet,
+    RecordModel,
+    RecordQuerySet,
+    record_model_for,
+    record_models,
+)
 from django_trackable.models.slug import SluggedModel, SlugQuerySet
 from django_trackable.models.softdelete import (
     DeletedAtField,
@@ -52,6 +60,10 @@ __all__ = [
     "OrderedModel",
     "OrderedQuerySet",
     "PositionField",
+    "RecordModel",
+    "RecordQuerySet",
+    "RecordedModelMixin",
+    "RecordedQuerySet",
     "SlugQuerySet",
     "SluggedModel",
     "SoftDeleteModel",
@@ -74,4 +86,6 @@ __all__ = [
     "UserDeviceQuerySet",
     "UserVisit",
     "UserVisitQuerySet",
+    "record_model_for",
+    "record_models",
 ]

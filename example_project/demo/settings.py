@@ -21,6 +21,7 @@ INSTALLED_APPS = [
     "django_trackable",
     "accounts",
     "shop",
+    "pricing",
 ]
 
 MIDDLEWARE = [

@@ -25,6 +25,7 @@ class TrackableConfig(AppConfig):
         checks.register(trackable_checks.check_tenant_resolver, checks.Tags.compatibility)
         checks.register(trackable_checks.check_databases, checks.Tags.compatibility)
         checks.register(trackable_checks.check_request_metadata, checks.Tags.compatibility)
+        checks.register(trackable_checks.check_person_models, checks.Tags.models)
 
         user_logged_in.connect(
             receivers.record_login, dispatch_uid="django_trackable.receivers.record_login"

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_trackable",
     "tests.testapp",
+    "tests.privacyapp",
 ]
 
 MIDDLEWARE = [

@@ -212,7 +212,9 @@ def _tables(using: str) -> list[tuple[str, str | None, list[str]]]:
     with connection.cursor() as cursor:
         found = []
         for table in sorted(connection.introspection.table_names(cursor)):
-            columns = [c.name for c in connection.introspection.get_table_description(cursor, table)]
+            columns = [
+                c.name for c in connection.introspection.get_table_description(cursor, table)
+            ]
             pk = connection.introspection.get_primary_key_column(cursor, table)
             found.append((table, pk, columns))
     return found
@@ -268,7 +270,7 @@ def actor_traces(pk: Any, *, using: str = "default") -> set[Hit]:
             if model._meta.db_table not in tables:
                 continue
             roles = options_for(model).roles.values()
-            for field in model._meta.concrete_fields:
+            for field in model._meta.local_concrete_fields:
                 actor = field in roles or model._meta.app_label == "django_trackable"
                 if not (actor and field.is_relation and field.related_model is user_model):
                     continue

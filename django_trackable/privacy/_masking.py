@@ -46,6 +46,13 @@ def mask_changes(
     return result
 
 
+def mask_all(changes: Any) -> Any:
+    """``changes`` with every value masked (the changes of someone else's row)."""
+    if not isinstance(changes, Mapping):
+        return changes
+    return {name: _masked_change(change) for name, change in changes.items()}
+
+
 def mask_entry(
     entry: Mapping[str, Any], options: ModelOptions | None, rule: re.Pattern[str] | None
 ) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import connections, models, router
 from django.db.models import Q
 
@@ -45,6 +46,9 @@ __all__ = [
 #: What erased actors and targets are called: entries keep their shape, and
 #: readers that show ``user_repr`` show this.
 ERASED = "erased user"
+
+#: What an export calls a row about someone else (a user the person edited).
+OTHER_PERSON = "another person"
 
 #: Called after each batch with the store's name, the target (a model label)
 #: and the number of rows done so far in that target.
@@ -318,6 +322,7 @@ class HistoryStore(_BatchedStore):
 
     def _changes(self, person: Person, batch_size: int) -> Items:
         rule = _masking.matcher()
+        someone_elses = _SomeoneElses(person)
         for model, field in history_tables():
             alias = _write_alias(model)
             connection = connections[alias]
@@ -340,11 +345,53 @@ class HistoryStore(_BatchedStore):
                     found = cursor.fetchall()
                 for raw_pk, raw_entry in found:
                     entry = json.loads(raw_entry) if isinstance(raw_entry, str) else raw_entry
-                    yield {
+                    item = {
                         "model": model._meta.label,
                         "object_id": str(pk_field.to_python(raw_pk)),
                         **_exported_entry(entry, options, rule, by_person=True),
                     }
+                    if "changes" in item and someone_elses(model, item["object_id"]):
+                        item["changes"] = _masking.mask_all(item["changes"])
+                    yield item
+
+
+class _SomeoneElses:
+    """Whether a row is about a person other than the one exported (cached per row).
+
+    The values of such rows (another user's e-mail address the person
+    corrected, say) are that other person's data: an export masks them.
+    """
+
+    def __init__(self, person: Person) -> None:
+        self.person = person
+        self.models = [
+            (model, lookup, _history_owner(model) or model) for model, lookup in person_models()
+        ]
+        self.known: dict[tuple[type[models.Model], str], bool] = {}
+
+    def __call__(self, model: type[models.Model], object_id: str) -> bool:
+        key = (model, object_id)
+        if key not in self.known:
+            self.known[key] = self._check(model, object_id)
+        return self.known[key]
+
+    def _check(self, model: type[models.Model], object_id: str) -> bool:
+        for candidate, lookup, owner in self.models:
+            if model is not candidate and model is not owner:
+                continue
+            try:
+                rows = _sql.plain(candidate, _write_alias(candidate)).filter(pk=object_id)
+                exists = rows.exists()
+            except (ValueError, TypeError, ValidationError):
+                continue  # not a primary key of this model
+            if exists:
+                return not rows.filter(**{lookup: self.person.pk}).exists()
+        return False
+
+
+def _history_owner(model: type[models.Model]) -> type[models.Model] | None:
+    history = options_for(model).history
+    return None if history is None else history.model._meta.concrete_model
 
 
 def _exported_entry(
@@ -535,14 +582,17 @@ class AuditLogStore(_BatchedStore):
         alias = write_database(AuditLog)
         rule = _masking.matcher()
         yield from _audit_items(
-            _sql.plain(AuditLog, alias).filter(actor_id=person.pk), rule, batch_size, True
+            _sql.plain(AuditLog, alias).filter(actor_id=person.pk),
+            rule,
+            batch_size,
+            _SomeoneElses(person),
         )
         for about_rows in _about(person, batch_size):
             yield from _audit_items(
                 _sql.plain(AuditLog, alias).filter(about_rows).exclude(actor_id=person.pk),
                 rule,
                 batch_size,
-                False,
+                None,
             )
 
 
@@ -578,26 +628,38 @@ def _chunks(values: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 
 def _audit_items(
-    rows: models.QuerySet[Any], rule: re.Pattern[str] | None, batch_size: int, by_person: bool
+    rows: models.QuerySet[Any],
+    rule: re.Pattern[str] | None,
+    batch_size: int,
+    someone_elses: _SomeoneElses | None,
 ) -> Items:
+    """Audit rows as an export shows them.
+
+    ``someone_elses`` is given for rows by the person (their acts), ``None``
+    for others' acts on the person's rows, whose actor and extras stay out.
+    """
     from django.contrib.contenttypes.models import ContentType
 
+    by_person = someone_elses is not None
     for row in rows.order_by("pk").iterator(batch_size):
         model = None
         if row.content_type_id is not None:
-            content_type = ContentType.objects.get_for_id(row.content_type_id)
-            model = content_type.model_class()
+            model = ContentType.objects.get_for_id(row.content_type_id).model_class()
         options = options_for(model) if model is not None else None
+        changes = row.changes
+        if isinstance(changes, dict):
+            changes = _masking.mask_changes(changes, options, rule)
+        target = row.target_repr
+        if someone_elses is not None and model is not None and someone_elses(model, row.object_id):
+            changes, target = _masking.mask_all(changes), OTHER_PERSON
         yield {
             "timestamp": to_json(row.timestamp),
             "action": row.action,
             "model": model._meta.label if model is not None else None,
             "object_id": row.object_id,
-            "target_repr": row.target_repr,
+            "target_repr": target,
             "by_you": by_person,
-            "changes": _masking.mask_changes(row.changes, options, rule)
-            if isinstance(row.changes, dict)
-            else row.changes,
+            "changes": changes,
             # Someone else's act: their IP or request id is not the person's data.
             "extra": mask_by_name(row.extra, rule)
             if by_person and isinstance(row.extra, dict)

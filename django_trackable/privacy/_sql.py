@@ -230,6 +230,8 @@ class SQLiteDialect(Dialect):
     def _older(alias: str, length: str) -> str:
         # julianday() reads ISO 8601 with any offset (converted to UTC) and any
         # number of fractional digits; NULL for anything else, which is kept.
+        # It rounds to the millisecond, monotonically: an entry newer than the
+        # cutoff is never removed; one less than 1 ms older may be kept.
         return (
             f"CASE WHEN {alias}.type = 'object' AND {alias}.key < {length} - 1 THEN "
             f"CASE WHEN json_type({alias}.value, '$.timestamp') = 'text' THEN "
@@ -371,12 +373,15 @@ class PostgreSQLDialect(Dialect):
             [],
         )
 
-    # jsonpath compares the entry's timestamp with the cutoff as timestamptz;
-    # the _tz variant reads a timestamp without offset in the session's zone
-    # (UTC under USE_TZ), and silent=true makes a non-date "not older".
+    # jsonpath compares the entry's timestamp with the cutoff as timestamptz
+    # (a cast would abort the statement on the first timestamp that is not a
+    # date); the _tz variant reads a timestamp without offset in the session's
+    # zone (UTC under USE_TZ), silent=true makes a non-date "not older", and a
+    # trailing "Z", which jsonpath does not read, is spelled as an offset.
     _OLDER = (
-        "jsonb_path_exists_tz(e.value, '$.timestamp ? (@.datetime() < $cutoff.datetime())', "
-        "%s::jsonb, true)"
+        "COALESCE(jsonb_path_exists_tz(to_jsonb(regexp_replace(e.value ->> 'timestamp', "
+        "'[Zz]$', '+00:00')), '$ ? (@.datetime() < $cutoff.datetime())', %s::jsonb, true), "
+        "false)"
     )
 
     def has_older(self, col: str, cutoff: str) -> SQL:

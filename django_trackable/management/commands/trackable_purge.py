@@ -137,7 +137,9 @@ class Command(BaseCommand):
             age,
             batch_size=options["batch_size"],
             dry_run=dry_run,
-            progress=None if dry_run else lambda done: self.stdout.write(f"audit log: {done}"),
+            progress=None
+            if dry_run
+            else lambda done: self.stdout.write(f"audit log: {done} deleted"),
         )
         if dry_run:
             self.stdout.write(f"audit log: {count} older than {_age(age)} would be deleted")

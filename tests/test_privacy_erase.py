@@ -17,16 +17,8 @@ from django_trackable.models import AuditLog, LoginAttempt, UserDevice, UserVisi
 from django_trackable.privacy import ERASED, ErasureReport, erase_user
 from django_trackable.privacy.stores import history_tables
 from django_trackable.signals import user_erased
-from tests.privacy_support import (
-    ALICE_IPS,
-    ATTACKER_IP,
-    BOB_IP,
-    Hit,
-    actor_traces,
-    populate,
-    snapshot,
-    traces,
-)
+from tests.privacy_search import Hit, actor_traces, snapshot, traces
+from tests.privacy_support import ALICE_IPS, ATTACKER_IP, BOB_IP, populate
 from tests.privacyapp.models import Address, Member
 from tests.testapp.models import Note, Post, Product
 

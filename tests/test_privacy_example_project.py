@@ -1,0 +1,73 @@
+"""erase_user() on a site whose user model is tracked: the example project's e-mail user.
+
+The test project's user model is Django's (untracked); the example site's
+``accounts.User`` is a ``TrackableModel``, so its own rows' history holds
+e-mail addresses and names. Run as the example site does, in a subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "example_project"
+
+# Printed by the example site's shell after erasure: where the person still is.
+_INSPECT = """
+import json
+from accounts.models import User
+from django_trackable.history import MASK
+from tests.privacy_search import actor_traces, traces
+alice = User.objects.get(email="alice@example.com")
+hits = traces(("alice@example.com", "Alice")) | actor_traces(alice.pk)
+print(json.dumps({
+    "hits": sorted({(h.table, h.column, h.pk == str(alice.pk)) for h in hits}),
+    "values": sorted({str(v) for e in alice.history for c in e.get("changes", {}).values()
+                      for v in c if v is not None}),
+    "actions": [e["action"] for e in alice.history],
+}))
+"""
+
+
+@pytest.fixture
+def manage(tmp_path):
+    env = {**os.environ, "DEMO_DB": str(tmp_path / "demo.sqlite3"), "PYTHONPATH": str(ROOT)}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=EXAMPLE,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout
+
+    return run
+
+
+def test_a_tracked_user_models_own_history_is_scrubbed_and_the_rest_erased(manage):
+    manage("migrate", "--noinput")
+    manage("seed_demo")
+    dry = manage("trackable_erase_user", "alice@example.com", "--dry-run")
+
+    output = manage("trackable_erase_user", "alice@example.com")
+
+    assert "account history: accounts.User: 1 rows, 1 entries" in output
+    assert "history: shop.Product: 1 rows, 1 entries" in output
+    assert dry.replace("would change", "changed") == output
+    state = json.loads(manage("shell", "-c", _INSPECT).strip().splitlines()[-1])
+    # Only the account row's own live columns still name her.
+    assert state["hits"] == [["accounts_user", "email", True], ["accounts_user", "full_name", True]]
+    assert state["values"] == ["***"]
+    assert state["actions"] == ["create"]
+    again = manage("trackable_erase_user", "alice@example.com")
+    assert "changed 0 rows, 0 entries" in again

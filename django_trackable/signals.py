@@ -18,8 +18,8 @@ new_device_login = Signal()
 #: from django_trackable's stores (never on a dry run), so a site erases its own
 #: data in the same step. Arguments: ``sender`` (the user model), ``user`` and
 #: ``report`` (the :class:`~django_trackable.privacy.ErasureReport`; receivers
-#: may ``report.add()`` what they erased). Not inside a transaction: each batch
-#: of the erasure has committed. A receiver that changes a *tracked* user row
-#: should do it inside ``tracking_disabled()``, or the change records the old
-#: values in history again.
+#: may ``report.add()`` what they erased). Each batch of the erasure has been
+#: committed by then (unless the caller holds a transaction). A receiver that
+#: changes or deletes a *tracked* user row should do it inside
+#: ``tracking_disabled()``, or the change records the old values again.
 user_erased = Signal()

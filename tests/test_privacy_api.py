@@ -152,16 +152,18 @@ def test_the_command_erases_the_person_named_by_username_or_primary_key(alice, b
     assert f"User {alice.pk}: changed 0 rows, 0 entries." in erase("alice")
 
 
-def test_the_command_shows_progress_per_batch_when_verbose(alice):
+def test_the_command_shows_progress_per_batch_unless_quiet(alice, bob):
     with acting_as(alice):
         for n in range(3):
             Product.objects.create(name=f"p{n}")
 
-    output = erase("alice", "--batch-size", "2", verbosity=2)
+    output = erase("alice", "--batch-size", "2")
 
     assert "history: testapp.Product: 2 rows so far\nhistory: testapp.Product: 3 rows so far" in (
         output
     )
+    assert "so far" not in erase("bob", verbosity=0)
+    assert "so far" not in erase("alice", "--dry-run")
 
 
 def test_an_unknown_person_is_an_error():

@@ -63,7 +63,9 @@ def test_a_tracked_user_models_own_history_is_scrubbed_and_the_rest_erased(manag
 
     assert "account history: accounts.User: 1 rows, 1 entries" in output
     assert "history: shop.Product: 1 rows, 1 entries" in output
-    assert dry.replace("would change", "changed") == output
+    assert "accounts.User: 1 rows so far" in output
+    counted = [line for line in output.splitlines() if "so far" not in line]
+    assert dry.replace("would change", "changed").splitlines() == counted
     state = json.loads(manage("shell", "-c", _INSPECT).strip().splitlines()[-1])
     # Only the account row's own live columns still name her.
     assert state["hits"] == [["accounts_user", "email", True], ["accounts_user", "full_name", True]]

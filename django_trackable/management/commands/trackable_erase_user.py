@@ -37,7 +37,7 @@ class Command(BaseCommand):
         report = erase_user(
             user,
             dry_run=dry_run,
-            progress=None if dry_run or options["verbosity"] < 2 else progress,
+            progress=None if dry_run or options["verbosity"] < 1 else progress,
             batch_size=options["batch_size"],
         )
         for line in report.lines():

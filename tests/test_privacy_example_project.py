@@ -8,15 +8,6 @@ e-mail addresses and names. Run as the example site does, in a subprocess.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "example_project"
 
 # Printed by the example site's shell after erasure: where the person still is.
 _INSPECT = """
@@ -33,25 +24,6 @@ print(json.dumps({
     "actions": [e["action"] for e in alice.history],
 }))
 """
-
-
-@pytest.fixture
-def manage(tmp_path):
-    env = {**os.environ, "DEMO_DB": str(tmp_path / "demo.sqlite3"), "PYTHONPATH": str(ROOT)}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-
-    def run(*args):
-        return subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=EXAMPLE,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=120,
-        ).stdout
-
-    return run
 
 
 def test_a_tracked_user_models_own_history_is_scrubbed_and_the_rest_erased(manage):

@@ -320,3 +320,12 @@ def test_visit_urls_use_the_same_name_rule_as_fields(rf, alice):
     UserVisit.objects.record(rf.get("/?refresh_token=abc&page=1&tokenizer=x"), user=alice)
 
     assert UserVisit.objects.get().url == f"/?refresh_token={MASK}&page=1&tokenizer=x"
+
+
+def test_a_database_without_json_sql_is_refused_with_the_check_to_read(monkeypatch, alice):
+    from django.db import NotSupportedError, connections
+
+    monkeypatch.setattr(type(connections["default"]), "vendor", "mysql")
+
+    with pytest.raises(NotSupportedError, match="E005"):
+        erase_user(alice)

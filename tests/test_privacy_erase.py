@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import JSONField, Value
 from django.test.utils import CaptureQueriesContext
 
-from django_trackable import tracking_disabled
+from django_trackable import acting_as, tracking_disabled
 from django_trackable.history import MASK
 from django_trackable.models import AuditLog, LoginAttempt, UserDevice, UserVisit
 from django_trackable.privacy import ERASED, ErasureReport, erase_user, registered_stores
@@ -453,8 +453,6 @@ def test_a_hundred_thousand_entries_in_ten_thousand_rows_are_erased_in_bounded_b
 
 @pytest.mark.django_db(transaction=True)
 def test_each_batch_commits_on_its_own_so_an_interrupted_erasure_resumes(alice):
-    from django_trackable import acting_as
-
     with acting_as(alice):
         for n in range(5):
             Product.objects.create(name=f"p{n}")
@@ -496,3 +494,47 @@ def test_the_report_of_nothing_to_erase_is_zero_everywhere(alice):
     assert isinstance(report, ErasureReport)
     assert report.total == 0
     assert list(report.counts) == [store.name for store in registered_stores()]
+
+
+def test_rows_about_a_person_whose_history_is_in_a_parent_table_are_scrubbed(alice, bob):
+    from tests.privacyapp.models import Contact, Customer
+
+    with acting_as(bob):
+        mine = Customer.objects.create(user=alice, name="Alice Liddell")
+        theirs = Customer.objects.create(user=bob, name="Bob B.")
+        plain = Contact.objects.create(name="Alice's plain contact")
+
+    report = erase_user(alice)
+
+    assert report.counts["account history"]["privacyapp.Customer"].rows == 1
+    assert Contact.objects.get(pk=mine.pk).history[0]["changes"]["name"] == [None, MASK]
+    assert Contact.objects.get(pk=theirs.pk).history[0]["changes"]["name"] == [None, "Bob B."]
+    assert Contact.objects.get(pk=plain.pk).history[0]["changes"]["name"][1].startswith("Alice")
+
+
+def test_a_person_without_username_or_email_is_found_by_primary_key_only(rf, django_user_model):
+    nameless = django_user_model.objects.create(username="", email="")
+    LoginAttempt.objects.record(rf.post("/"), successful=True, user=nameless)
+    LoginAttempt.objects.record(rf.post("/"), successful=False, username="")
+
+    report = erase_user(nameless)
+
+    assert report.rows("login attempts") == 1
+    assert list(LoginAttempt.objects.values_list("username", "user")) == [("", None)]
+
+
+def test_anonymising_survives_referrers_and_addresses_that_do_not_parse(
+    rf, settings, alice, on_postgresql
+):
+    settings.TRACKABLE = {"ERASE_REQUEST_METADATA": "anonymize"}
+    UserVisit.objects.record(
+        rf.get("/a/alice/?x=1#frag", HTTP_REFERER="http://[::1/broken"), user=alice
+    )
+    if not on_postgresql:  # SQLite stores whatever text it is given
+        UserVisit.objects.update(ip="not an address")
+
+    erase_user(alice)
+
+    visit = UserVisit.objects.get()
+    assert (visit.url, visit.referrer, visit.user_id) == ("/a/erased/", "", None)
+    assert visit.ip == ("127.0.0.0" if on_postgresql else None)

@@ -347,3 +347,31 @@ def test_member_and_address_rows_of_others_are_not_exported(world, django_user_m
     # What Alice did to Carol's rows is Alice's act: in "changes", as any change.
     made = {(i["model"], i["action"]) for i in export["changes"]}
     assert ("privacyapp.Member", "create") in made
+
+
+def test_odd_audit_rows_and_entries_are_exported_as_they_are(alice, django_user_model):
+    carol = django_user_model.objects.create_user("carol")
+    with acting_as(alice):
+        member = Member.objects.create(user=carol, email="carol@example.com", full_name="C")
+    Member.objects.filter(pk=member.pk).update(
+        history=[{"action": "update", "user": alice.pk, "changes": "odd"}]
+    )
+    with acting_as(alice):
+        product = Product.objects.create(name="p")
+    Product.objects.filter(pk=product.pk).update(
+        history=[{"action": "update", "user": alice.pk, "changes": {"api_key": "raw"}}]
+    )
+    member_type = ContentType.objects.get_for_model(Member)
+    AuditLog.objects.create(actor=alice, action="delete", changes=["not", "a", "dict"])
+    AuditLog.objects.create(
+        actor=alice, action="update", content_type=member_type, object_id="not-a-pk"
+    )
+
+    export = export_user(alice)
+
+    entries = {(i["model"], i["object_id"]): i for i in export["changes"]}
+    assert entries["privacyapp.Member", str(member.pk)]["changes"] == "odd"
+    assert entries["testapp.Product", str(product.pk)]["changes"] == {"api_key": MASK}
+    odd, unknown = export["audit_log"]
+    assert (odd["model"], odd["changes"]) == (None, ["not", "a", "dict"])
+    assert (unknown["model"], unknown["object_id"]) == ("privacyapp.Member", "not-a-pk")

@@ -16,6 +16,7 @@ as ``CASE``, which it evaluates lazily.)
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import json
 from collections.abc import Callable
@@ -50,60 +51,64 @@ def column(model: type[models.Model], field: models.Field[Any, Any], connection:
     return f"{quote(model._meta.db_table)}.{quote(field.column)}"
 
 
-class Dialect:
+class Dialect(abc.ABC):
     """The JSON SQL of one backend. Methods return ``(sql, params)``."""
 
     vendor = ""
 
     # -- entries by a user: the actor -----------------------------------------
+    @abc.abstractmethod
     def has_entry_by(self, col: str, user: Any) -> SQL:
         """True for rows with an entry whose ``user`` is ``user`` (a JSON value)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def count_entries_by(self, col: str, user: Any) -> SQL:
-        raise NotImplementedError
+        """How many entries of the row :meth:`has_entry_by` finds."""
 
+    @abc.abstractmethod
     def without_actor(self, col: str, user: Any, label: str) -> SQL:
         """The history with ``user``'s entries reduced to :data:`KEPT_KEYS` and a null actor."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def entries_by(self, table: str, pk: str, col: str, user: Any) -> SQL:
         """``SELECT pk, entry`` for each of ``user``'s entries of the rows in a pk range.
 
         The range's bounds are the last two placeholders (``pk >= %s AND pk <= %s``).
         """
-        raise NotImplementedError
 
     # -- values of changes --------------------------------------------------------
+    @abc.abstractmethod
     def has_values(self, col: str) -> SQL:
         """True for rows with an entry whose ``changes`` hold a value other than null or MASK."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def count_values(self, col: str) -> SQL:
-        raise NotImplementedError
+        """How many entries of the row :meth:`has_values` finds."""
 
+    @abc.abstractmethod
     def scrub_values(self, col: str) -> SQL:
         """The history with every value in every entry's ``changes`` replaced by MASK."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def changes_have_values(self, col: str) -> SQL:
         """The same test as :meth:`has_values` for a column holding one ``changes`` object."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def scrub_changes(self, col: str) -> SQL:
-        raise NotImplementedError
+        """The same scrub as :meth:`scrub_values` for a column holding one ``changes`` object."""
 
     # -- old entries ----------------------------------------------------------------
+    @abc.abstractmethod
     def has_older(self, col: str, cutoff: str) -> SQL:
         """True for rows with an entry older than ``cutoff`` (ISO 8601) that is not the newest."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def count_older(self, col: str, cutoff: str) -> SQL:
-        raise NotImplementedError
+        """How many entries of the row :meth:`without_older` removes."""
 
+    @abc.abstractmethod
     def without_older(self, col: str, cutoff: str) -> SQL:
         """The history without the entries :meth:`has_older` finds; the newest always stays."""
-        raise NotImplementedError
 
 
 class SQLiteDialect(Dialect):

@@ -722,7 +722,7 @@ class _RequestMetadataStore(_BatchedStore):
 
             def apply(span: models.QuerySet[Any]) -> int:
                 changed = list(span)
-                if not changed:
+                if not changed:  # deleted since the batch was selected
                     return 0
                 fields: set[str] = set()
                 for row in changed:

@@ -37,3 +37,22 @@ class Address(TrackableModel):
 
     def __str__(self) -> str:
         return self.street
+
+
+class Contact(TrackableModel):
+    """A parent under multi-table inheritance: its table holds its children's history."""
+
+    name = models.CharField(max_length=100)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Customer(Contact):
+    """Rows about a person whose history lives in the parent's table."""
+
+    track_person = "user"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="customers"
+    )

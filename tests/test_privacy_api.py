@@ -265,6 +265,8 @@ def test_check_person_models_only_looks_at_the_apps_it_is_given(monkeypatch):
     assert checks.check_person_models([apps.get_app_config("privacyapp")]) == []
 
 
+# Django 6.1's JSONField check asks every database the model may migrate to.
+@pytest.mark.django_db(databases=["default", "other"])
 def test_manage_py_check_fails_on_a_bad_track_person(monkeypatch):
     from tests.privacyapp.models import Member
 

@@ -30,6 +30,7 @@ class TrackableConfig(AppConfig):
         checks.register(trackable_checks.check_request_metadata, checks.Tags.compatibility)
         checks.register(trackable_checks.check_admin_classes, checks.Tags.admin)
         checks.register(trackable_checks.check_record_models, checks.Tags.models)
+        checks.register(trackable_checks.check_person_models, checks.Tags.models)
 
         records.connect_signals()
 

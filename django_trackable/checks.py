@@ -89,6 +89,12 @@ def _is_optional_timedelta(value: Any) -> str | None:
     return "must be a positive datetime.timedelta or None"
 
 
+def _is_erasure_mode(value: Any) -> str | None:
+    if value in ("delete", "anonymize"):
+        return None
+    return "must be 'delete' or 'anonymize'"
+
+
 def _is_database_alias(value: Any) -> str | None:
     if value is None:
         return None
@@ -116,6 +122,9 @@ _VALIDATORS: dict[str, Callable[[Any], str | None]] = {
     "VISIT_RETENTION": _is_optional_timedelta,
     "LOGIN_RETENTION": _is_optional_timedelta,
     "TENANT_RESOLVER": _is_optional_str,
+    "ERASE_REQUEST_METADATA": _is_erasure_mode,
+    "AUDIT_RETENTION": _is_optional_timedelta,
+    "HISTORY_RETENTION": _is_optional_timedelta,
 }
 assert set(_VALIDATORS) == KNOWN_KEYS, "every setting needs a validator"
 
@@ -785,4 +794,41 @@ def _check_record_databases(record_model: Any) -> list[checks.CheckMessage]:
                     id="django_trackable.E073",
                 )
             )
+    return errors
+
+
+def check_person_models(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """E080: ``track_person`` names a foreign key (or one-to-one field) to the user model."""
+    from django.contrib.auth import get_user_model
+
+    user_model = get_user_model()
+    labels = None if app_configs is None else {config.label for config in app_configs}
+    errors: list[checks.CheckMessage] = []
+    for model in apps.get_models():
+        name = getattr(model, "track_person", None)
+        if name is None or (labels is not None and model._meta.app_label not in labels):
+            continue
+        try:
+            field = model._meta.get_field(name) if isinstance(name, str) else None
+        except FieldDoesNotExist:
+            field = None
+        if (
+            field is not None
+            and (field.many_to_one or field.one_to_one)
+            and field.concrete
+            and field.related_model is user_model
+        ):
+            continue
+        errors.append(
+            checks.Error(
+                f"{model._meta.label}.track_person is {name!r}, which is not a foreign key "
+                f"or one-to-one field of the model to the user model ({settings.AUTH_USER_MODEL}).",
+                hint="Name the field that links each row to the person it is about, "
+                "e.g. track_person = 'user'.",
+                obj=model,
+                id="django_trackable.E080",
+            )
+        )
     return errors

@@ -61,6 +61,14 @@ class TrackableSettings:
     VISIT_RETENTION: datetime.timedelta | None = datetime.timedelta(days=90)
     LOGIN_RETENTION: datetime.timedelta | None = datetime.timedelta(days=365)
     TENANT_RESOLVER: str | None = None
+    # Privacy. Erasure deletes request metadata unless a site decides to keep it
+    # anonymised: a network, a browser family and a time can still single out
+    # the one visitor of a small site, so keeping them is the site's call.
+    ERASE_REQUEST_METADATA: str = "delete"
+    # The audit trail and history are kept until a site sets a period: deleting
+    # them by default would surprise every site that runs trackable_purge from cron.
+    AUDIT_RETENTION: datetime.timedelta | None = None
+    HISTORY_RETENTION: datetime.timedelta | None = None
 
 
 #: Setting names that take a sequence; a list in settings is stored as a tuple.

@@ -208,7 +208,8 @@ class acting_as(_ContextSwitch):  # noqa: N801 - used like a function, as contex
     Works as a context manager and as a decorator of sync or async functions;
     nests, and restores the previous actor on exit. Extra keyword arguments are
     added to every history entry written inside (``acting_as(bot, reason="import")``)
-    and nested blocks inherit them::
+    and nested blocks inherit them; values of names matched by ``MASKED_FIELDS``
+    are stored as ``"***"``::
 
         with acting_as(admin, reason="bulk fix"):
             Product.objects.filter(...).update(price=0)
@@ -235,11 +236,27 @@ class acting_as(_ContextSwitch):  # noqa: N801 - used like a function, as contex
 
     def _enter(self) -> Token[Any]:
         outer = _actor_var.get()
-        extra = {**outer.extra, **self.extra} if outer is not None else dict(self.extra)
+        own = _masked_extra(self.extra)
+        extra = {**outer.extra, **own} if outer is not None else own
         tenant = self.tenant
         if tenant is _INHERIT and outer is not None:
             tenant = outer.tenant
         return _actor_var.set(_Actor(self.user, MappingProxyType(extra), tenant))
+
+
+def _masked_extra(extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``extra`` with the values of keys named like ``MASKED_FIELDS`` replaced by ``"***"``.
+
+    Extras reach every store that records the act (history entries, the audit
+    log), so a token passed as ``acting_as(bot, api_token=...)`` is hidden by
+    the same name rule as a model field.
+    """
+    if not extra:
+        return {}
+    from django_trackable.conf import trackable_settings
+    from django_trackable.history import mask_by_name, masked_name_matcher
+
+    return mask_by_name(extra, masked_name_matcher(trackable_settings.MASKED_FIELDS))
 
 
 class tracking_disabled(_ContextSwitch):  # noqa: N801 - used like a function

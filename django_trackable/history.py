@@ -30,6 +30,7 @@ __all__ = [
     "build_entry",
     "entries_since",
     "entry_time",
+    "mask_by_name",
     "masked_name_matcher",
     "to_datetime",
     "to_json",
@@ -243,3 +244,14 @@ def entries_since(
         if stamp is not None and stamp > since:
             result.append(dict(entry))
     return result
+
+
+def mask_by_name(values: Mapping[str, Any], rule: re.Pattern[str] | None) -> dict[str, Any]:
+    """``values`` with :data:`MASK` for every key ``rule`` (a :func:`masked_name_matcher`) matches.
+
+    For keyed values that are not model fields: ``acting_as()`` extras, an
+    entry's or an audit row's extra keys.
+    """
+    if rule is None:
+        return dict(values)
+    return {key: MASK if rule.search(key) else value for key, value in values.items()}

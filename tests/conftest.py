@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -46,3 +52,26 @@ def _close_executor_connections(django_db_setup: Any) -> Any:
     from django.db import connections
 
     asyncio.run(sync_to_async(connections.close_all)())
+
+
+@pytest.fixture
+def manage(tmp_path: Path) -> Any:
+    """``manage.py`` of the example site, on a throwaway database; returns stdout.
+
+    The repository root is on the path, so the site's shell can import ``tests``.
+    """
+    env = {**os.environ, "DEMO_DB": str(tmp_path / "demo.sqlite3"), "PYTHONPATH": str(ROOT)}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+
+    def run(*args: str) -> str:
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT / "example_project",
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout
+
+    return run

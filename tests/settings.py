@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "tests.testapp",
     "tests.adminapp",
     "tests.recordsapp",
+    "tests.privacyapp",
 ]
 
 MIDDLEWARE = [

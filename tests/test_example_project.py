@@ -12,28 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 EXAMPLE = Path(__file__).resolve().parent.parent / "example_project"
-
-
-@pytest.fixture
-def manage(tmp_path):
-    env = {**os.environ, "DEMO_DB": str(tmp_path / "demo.sqlite3")}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-
-    def run(*args):
-        return subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=EXAMPLE,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=120,
-        ).stdout
-
-    return run
 
 
 def test_example_site_migrates_seeds_twice_and_passes_checks(manage):

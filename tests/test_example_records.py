@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from tests.test_example_project import manage  # noqa: F401 - the fixture
 
-
-def test_the_example_offer_records_its_price_and_its_suppliers_rename(manage):  # noqa: F811
+def test_the_example_offer_records_its_price_and_its_suppliers_rename(manage):
     manage("migrate", "--noinput")
     assert "seeded with 31 records" in manage("seed_prices")
     assert "already seeded" in manage("seed_prices")

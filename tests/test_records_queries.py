@@ -212,7 +212,7 @@ def test_to_dataframe_of_a_resample():
 
 def test_to_dataframe_without_pandas_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "pandas", None)  # makes `import pandas` fail
-    with pytest.raises(ImportError, match=r"django-trackable\[pandas\]"):
+    with pytest.raises(ImportError, match=r"django-trackable-audit\[pandas\]"):
         ReadingRecord.objects.to_dataframe()
 
 

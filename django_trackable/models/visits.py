@@ -31,12 +31,14 @@ if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponseBase
 
 __all__ = [
+    "MAX_BATCH_SIZE",
     "LoginAttempt",
     "LoginAttemptQuerySet",
     "UserDevice",
     "UserDeviceQuerySet",
     "UserVisit",
     "UserVisitQuerySet",
+    "purge_cutoff",
     "set_null_on_write_database",
     "write_database",
 ]
@@ -47,6 +49,28 @@ _M = TypeVar("_M", bound=models.Model)
 
 #: Called by ``purge()`` after each batch with (rows deleted so far, rows to delete).
 Progress = Callable[[int, int], None]
+
+#: The most rows ``purge()`` deletes per statement: each batch's primary keys
+#: are held in memory and sent as one list.
+MAX_BATCH_SIZE = 1_000_000
+
+
+def purge_cutoff(older_than: datetime.timedelta | datetime.datetime) -> datetime.datetime:
+    """The moment before which ``purge(older_than)`` deletes rows.
+
+    Raises ``ValueError`` for an age that is not positive or that reaches back
+    before year 1 (``datetime`` cannot represent that moment).
+    """
+    if isinstance(older_than, datetime.datetime):
+        return older_than
+    if not isinstance(older_than, datetime.timedelta) or older_than <= datetime.timedelta(0):
+        raise ValueError(f"the age must be a positive timedelta, not {older_than!r}")
+    try:
+        return timezone.now() - older_than
+    except OverflowError:
+        raise ValueError(
+            f"an age of {older_than.days} days reaches back before year 1"
+        ) from None
 
 
 def write_database(model: type[models.Model]) -> str:
@@ -197,13 +221,13 @@ class _RequestMetadataQuerySet(models.QuerySet[_M]):
         short transaction, so the table is never locked for long and an
         interrupted purge keeps what it did. With ``dry_run`` nothing is
         deleted. Returns the number of rows deleted (or that would be).
-        Runs on the write database.
+        Runs on the write database. Raises ``ValueError`` for an age that is
+        not positive or reaches back before year 1, and for a ``batch_size``
+        outside 1..``MAX_BATCH_SIZE``.
         """
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
-        cutoff = (
-            older_than if isinstance(older_than, datetime.datetime) else timezone.now() - older_than
-        )
+        if not 1 <= batch_size <= MAX_BATCH_SIZE:
+            raise ValueError(f"batch_size must be between 1 and {MAX_BATCH_SIZE}")
+        cutoff = purge_cutoff(older_than)
         alias = write_database(self.model)
         doomed = self.using(alias).filter(timestamp__lt=cutoff).order_by("pk")
         total: int = doomed.count()

@@ -10,6 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from django_trackable.conf import trackable_settings
+from django_trackable.models.visits import MAX_BATCH_SIZE, purge_cutoff
 
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _AGE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.IGNORECASE)
@@ -24,7 +25,14 @@ def parse_age(value: str) -> datetime.timedelta | None:
         raise argparse.ArgumentTypeError(
             f"{value!r} is not an age like 90d, 12h, 30m, 2w (or 'never')"
         )
-    return datetime.timedelta(**{_UNITS[match[2].lower()]: int(match[1])})
+    try:
+        age = datetime.timedelta(**{_UNITS[match[2].lower()]: int(match[1])})
+        purge_cutoff(age)
+    except (OverflowError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is too long an age: it reaches back before year 1"
+        ) from None
+    return age
 
 
 class Command(BaseCommand):
@@ -60,8 +68,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from django_trackable.models import LoginAttempt, UserVisit
 
-        if options["batch_size"] < 1:
-            raise CommandError("--batch-size must be at least 1")
+        if not 1 <= options["batch_size"] <= MAX_BATCH_SIZE:
+            raise CommandError(f"--batch-size must be between 1 and {MAX_BATCH_SIZE}")
         work = (
             ("visits", UserVisit, options.get("visits", trackable_settings.VISIT_RETENTION)),
             (
@@ -74,6 +82,10 @@ class Command(BaseCommand):
             if age is None:
                 self.stdout.write(f"{label}: kept (no retention set)")
                 continue
+            try:
+                purge_cutoff(age)  # a retention setting is checked here, not by argparse
+            except ValueError as exc:
+                raise CommandError(f"{label}: {exc}") from None
             if options["dry_run"]:
                 count = model.objects.purge(age, dry_run=True)
                 self.stdout.write(f"{label}: {count} older than {_age(age)} would be deleted")

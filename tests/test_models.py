@@ -201,6 +201,16 @@ def test_masked_fields_setting_applies_to_every_model(settings):
     assert "private" not in json.dumps(reload(product).history)
 
 
+def test_field_names_are_masked_by_the_same_rule_as_url_parameters(settings):
+    settings.TRACKABLE = {"MASKED_FIELDS": ["api-key"]}  # a URL-style pattern
+    product = reload(Product.objects.create(name="Lamp", api_key="k-1"))
+    product.api_key = "k-2"
+    product.save()
+
+    assert "k-1" not in json.dumps(reload(product).history)
+    assert reload(product).history[-1]["changes"] == {"api_key": ["***", "***"]}
+
+
 def test_track_exclude_changes_record_nothing():
     article = reload(Article.objects.create(title="Hi"))
     article.view_count = 10

@@ -226,18 +226,27 @@ def build_entry(
     changes: Mapping[str, list[JSONValue]] | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> Entry:
-    """A history entry in the documented format (see the docs' "History entries")."""
+    """A history entry in the documented format (see the docs' "History entries").
+
+    ``user`` may be anything: the entry's ``user`` is the primary key of a
+    user (an instance of the user model) and ``null`` for anything else,
+    whose ``str()`` is still the ``user_repr``. ``extra`` keys are cleaned
+    like values (no NUL, no lone surrogates), never replace the entry's own
+    keys, and carry ``"***"`` when their name is masked (:func:`is_masked_name`).
+    """
     entry: Entry = {
         "action": action,
         "timestamp": entry_timestamp(when),
-        "user": to_json(user.pk) if user is not None else None,
+        "user": user_key(user),
         "user_repr": user_repr(user),
     }
     if changes is not None:
         entry["changes"] = changes
     if extra:
         for key, value in extra.items():
-            entry[key] = to_json(value)
+            name = _clean_str(str(key))
+            if name not in entry:
+                entry[name] = MASK if is_masked_name(name) else to_json(value)
     return entry
 
 
@@ -248,6 +257,22 @@ def entry_timestamp(when: datetime.datetime) -> str:
     return when.isoformat(timespec="microseconds")
 
 
+def user_key(user: Any) -> JSONValue:
+    """The entry's ``user``: the primary key of a user, ``None`` for anything else.
+
+    A stand-in actor (``acting_as("cron")``, an object with a ``pk`` that is
+    not a user) never looks like a user's key, so it is never attributed to,
+    or erased with, the user that has that key.
+    """
+    if user is None:
+        return None
+    from django.contrib.auth import get_user_model
+
+    if not isinstance(user, get_user_model()):
+        return None
+    return to_json(user.pk)
+
+
 def user_repr(user: Any) -> str | None:
     """``str(user)``, or a safe stand-in when the user's ``__str__`` fails."""
     if user is None:
@@ -255,7 +280,8 @@ def user_repr(user: Any) -> str | None:
     try:
         return _clean_str(str(user))
     except Exception:  # noqa: BLE001 - a broken __str__ must not fail a save
-        return f"{type(user).__name__} {user.pk}"
+        pk = getattr(user, "pk", None)
+        return type(user).__name__ if pk is None else f"{type(user).__name__} {pk}"
 
 
 def to_datetime(value: datetime.datetime | datetime.date | float | str) -> datetime.datetime:

@@ -169,6 +169,13 @@ def test_build_entry_has_the_documented_keys():
     }
 
 
+def test_extra_keys_never_replace_the_entry_s_own_keys():
+    when = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    entry = build_entry("revert", when, None, {}, {"user": 5, "changes": "x", "action": "y"})
+
+    assert (entry["action"], entry["user"], entry["changes"]) == ("revert", None, {})
+
+
 def test_to_datetime_accepts_unix_times_dates_and_strings():
     utc = datetime.timezone.utc
     assert to_datetime(0) == datetime.datetime(1970, 1, 1, tzinfo=utc)

@@ -12,6 +12,7 @@ from django_trackable.models.softdelete import (
     SoftDeleteModel,
     SoftDeleteQuerySet,
     TimestampedModel,
+    alive_related,
 )
 from django_trackable.models.status import (
     StatusModel,
@@ -74,4 +75,5 @@ __all__ = [
     "UserDeviceQuerySet",
     "UserVisit",
     "UserVisitQuerySet",
+    "alive_related",
 ]

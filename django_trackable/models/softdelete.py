@@ -459,6 +459,7 @@ class SoftDeleteModel(_LifecycleModel):
         name = _required_deleted_field(type(self)).name
         rows = row_queryset(self).filter(**{f"{name}__isnull": False})
         with transaction.atomic(using=rows.db, savepoint=False):
+            self._lifecycle_before_restore()
             result = soft_restore(rows, seed)
             if result[0]:
                 _apply_to_instance(self, "restore", seed)

@@ -24,6 +24,8 @@ _CHUNK = 500
 _PLACE = "_trackable_place"
 #: The position a group-changing save() writes (read by PositionField.pre_save()).
 _NEW_POSITION = "_trackable_new_position"
+#: The group a row being restored is in (found while taking its lock).
+_RESTORE_GROUP = "_trackable_restore_group"
 
 
 if TYPE_CHECKING:
@@ -606,15 +608,17 @@ class OrderedModel(_LifecycleModel):
 
     def _lifecycle_before_restore(self) -> None:
         super()._lifecycle_before_restore()
-        _lock_place(self, router.db_for_write(type(self), instance=self), alive=False)
+        self.__dict__.pop(_RESTORE_GROUP, None)
+        place = _lock_place(self, router.db_for_write(type(self), instance=self), alive=False)
+        if place is not None:  # the group the row really is in, for after the restore
+            self.__dict__[_RESTORE_GROUP] = place[0]
 
     def _lifecycle_after_restore(self) -> None:
         super()._lifecycle_after_restore()
         model = type(self)
         using = router.db_for_write(model, instance=self)
+        group = self.__dict__.pop(_RESTORE_GROUP, None) or self.order_group()
         with transaction.atomic(using=using):
-            place = _place_of(self, using)
-            group = place[0] if place is not None else self.order_group()
             renumber(model, group, using, last=[self.pk])  # its lock is held
             self.position = (
                 _rows(model, using).filter(pk=self.pk).values_list("position", flat=True).first()

@@ -97,17 +97,39 @@ def _lock_number(model: type[models.Model], group: dict[str, Any]) -> int:
     return int.from_bytes(hashlib.blake2b(name, digest_size=8).digest(), "big", signed=True)
 
 
-def _lock_groups(model: type[models.Model], groups: Iterable[dict[str, Any]], using: str) -> None:
-    """Serialise writers of these groups until the transaction ends.
+# How writers of an ordered table lock, on PostgreSQL (SQLite lets one writer
+# at a time anyway), with transaction-level advisory locks, so that no two
+# writers ever wait for each other in a cycle:
+#
+# 1. Writers that need to know which group an existing row is in (moves,
+#    deletes, restores, queryset deletes) first take the table's lock in
+#    shared mode; writers that change rows' groups (a save, update() or
+#    bulk_update() of a group field) take it in exclusive mode. So a row's
+#    group, once read, cannot change under a writer: it never finds a locked
+#    group to be the wrong one and needs another lock late. Creates skip this
+#    step (their group is the new row's), and so do models without groups.
+# 2. Then every lock of the groups the write touches, in one statement, in
+#    ascending order of their numbers (also for an empty group). Positions
+#    are read only now: other writers of the group may have been shifting them.
+# 3. Only then rows are written (and so locked). Deleting used to lock the
+#    row before its group while moves did the opposite: concurrent deletes
+#    deadlocked.
 
-    Every write of this module takes its groups' locks before it writes (or
-    locks) any row, and takes them in one statement, in ascending order of
-    their numbers: two writers therefore never wait for each other in a
-    cycle, which is what made concurrent deletes deadlock. PostgreSQL: a
-    transaction-level advisory lock per table and group (also when the group
-    has no row yet to lock; taken again, it is already held). SQLite lets one
-    writer at a time anyway.
-    """
+
+def _lock_table(model: type[models.Model], using: str, *, exclusive: bool) -> None:
+    """Step 1 above: the table's lock, shared for readers of groups, exclusive for movers."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return
+    name = f"{model._meta.db_table}|groups".encode()
+    number = int.from_bytes(hashlib.blake2b(name, digest_size=8).digest(), "big", signed=True)
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(%s)", [number])
+
+
+def _lock_groups(model: type[models.Model], groups: Iterable[dict[str, Any]], using: str) -> None:
+    """Step 2 above: serialise the writers of these groups until the transaction ends."""
     connection = connections[using]
     if connection.vendor != "postgresql":
         return
@@ -119,10 +141,6 @@ def _lock_groups(model: type[models.Model], groups: Iterable[dict[str, Any]], us
         cursor.execute(
             "SELECT pg_advisory_xact_lock(n) FROM unnest(%s::bigint[]) AS n ORDER BY n", [numbers]
         )
-
-
-def _locks_apply(using: str) -> bool:
-    return connections[using].vendor == "postgresql"
 
 
 def _next_position(model: type[models.Model], group: dict[str, Any], using: str) -> int:
@@ -167,18 +185,12 @@ def _groups_of(
 def _lock_groups_of(
     model: type[models.Model], rows: models.QuerySet[Any], using: str
 ) -> list[dict[str, Any]]:
-    """Lock the groups ``rows`` are in, first; returns them.
-
-    Asked again once locked, for a row that another writer moved into a
-    group meanwhile (that lock comes last: the one order this case allows).
-    """
-    groups = _groups_of(model, rows)
-    _lock_groups(model, groups.values(), using)
-    if _locks_apply(using):
-        joined = {key: group for key, group in _groups_of(model, rows).items() if key not in groups}
-        _lock_groups(model, joined.values(), using)
-        groups.update(joined)
-    return list(groups.values())
+    """Lock the table (shared), then the groups ``rows`` are in; returns those groups."""
+    if _group_attnames(model):
+        _lock_table(model, using, exclusive=False)
+    groups = list(_groups_of(model, rows).values())
+    _lock_groups(model, groups, using)
+    return groups
 
 
 def _places(
@@ -295,19 +307,20 @@ class OrderedQuerySet(LifecycleQuerySet[_M]):
         """
         model, using = self.model, self.db
         with transaction.atomic(using=using):
+            _lock_table(model, using, exclusive=True)
             old = _groups_of(model, rows)
             new = [targets(group) for group in old.values()]
             _lock_groups(model, [*old.values(), *(g for g in new if g is not None), *also], using)
             before = _places(model, rows)
-            # A row another writer moved into a group while this one waited.
-            _lock_groups(model, (g for key, g in before.values() if key not in old), using)
             count = write()
             after = _places(model, model._base_manager.db_manager(using).filter(pk__in=before))
             moved = {pk for pk, (key, _group) in after.items() if before[pk][0] != key}
             if moved:
                 arrived = {key: group for pk, (key, group) in after.items() if pk in moved}
                 left = {before[pk][0]: before[pk][1] for pk in moved}
-                # Held already unless only the database knew them (update(board=F(...))).
+                # Held already unless only the database knew them (update(board=F(...))):
+                # late, but with the table held exclusively only creators can hold them,
+                # and a creator waits for nothing while holding its group.
                 _lock_groups(model, arrived.values(), using)
                 for group in left.values():
                     renumber(model, group, using)
@@ -366,37 +379,32 @@ def _remember_place(instance: models.Model) -> None:
     current[_PLACE] = {name: current[name] for name in names if name in current}
 
 
-def _place_of(
-    instance: OrderedModel, using: str, *, alive: bool = True
-) -> tuple[dict[str, Any], int | None] | None:
-    """The row's group and position as the database has them; ``None`` if there is no row."""
-    model = type(instance)
-    names = _group_attnames(model)
-    rows = _rows(model, using) if alive else model._base_manager.db_manager(using).all()
-    found = rows.filter(**instance._lifecycle_row_filter()).values_list("position", *names).first()
-    if found is None:
-        return None
-    return dict(zip(names, found[1:], strict=True)), found[0]
+def _lock_row_group(
+    instance: OrderedModel,
+    using: str,
+    *groups: dict[str, Any],
+    alive: bool = True,
+    exclusive: bool = False,
+) -> dict[str, Any] | None:
+    """Lock the table, then the row's group (and ``groups``); return the row's group.
 
-
-def _lock_place(
-    instance: OrderedModel, using: str, *groups: dict[str, Any], alive: bool = True
-) -> tuple[dict[str, Any], int | None] | None:
-    """Lock the row's group (and ``groups``) before any row is written; return its place.
-
-    The group the instance knows is locked with ``groups`` in one ordered
-    statement; if the row has since moved to another group (a stale
-    instance), that group is locked too, last.
+    The group is the one the database has, not the one a stale instance may
+    know; ``None`` if there is no such row (alive, with ``alive``), and then
+    the instance's group is locked. ``exclusive`` for a write that changes
+    the row's group. Positions must be read after this: until the group's
+    lock is held, other writers of the group may be shifting them.
     """
     model = type(instance)
-    known = [instance.order_group(), *groups]
-    _lock_groups(model, known, using)
-    place = _place_of(instance, using, alive=alive)
-    if place is not None and _group_key(model, place[0]) not in {
-        _group_key(model, group) for group in known
-    }:
-        _lock_groups(model, [place[0]], using)
-    return place
+    names = _group_attnames(model)
+    if not names:  # one group, which no write can change
+        _lock_groups(model, [{}, *groups], using)
+        return {}
+    _lock_table(model, using, exclusive=exclusive)
+    rows = _rows(model, using) if alive else model._base_manager.db_manager(using).all()
+    found = rows.filter(**instance._lifecycle_row_filter()).values_list(*names).first()
+    group = None if found is None else dict(zip(names, found, strict=True))
+    _lock_groups(model, [group if group is not None else instance.order_group(), *groups], using)
+    return group
 
 
 class OrderedModel(_LifecycleModel):
@@ -511,12 +519,18 @@ class OrderedModel(_LifecycleModel):
         model = type(self)
         group = self.order_group()
         remembered = self.__dict__.get(_PLACE) or {}
-        old_known = {name: remembered.get(name, group[name]) for name in group}
-        place = _lock_place(self, using, old_known)
-        if place is None or place[1] is None:  # soft-deleted or gone: no place to change
+        old_group = _lock_row_group(self, using, group, exclusive=True)
+        if old_group is None:  # soft-deleted or gone: no place to change
             return update_fields
-        old_group, old_position = place
         if _group_key(model, old_group) == _group_key(model, group):
+            return update_fields
+        old_position = (
+            _rows(model, using)
+            .filter(**self._lifecycle_row_filter())
+            .values_list("position", flat=True)
+            .first()
+        )
+        if old_position is None:
             return update_fields
         _rows(model, using).filter(position__gt=old_position, **old_group).update(
             position=models.F("position") - 1
@@ -563,15 +577,20 @@ class OrderedModel(_LifecycleModel):
         using = router.db_for_write(model, instance=self)
         with transaction.atomic(using=using):
             # The database's group and position, not this instance's: it may be stale.
-            place = _lock_place(self, using)
-            if place is None or place[1] is None:
+            group = _lock_row_group(self, using)
+            current = count = None
+            if group is not None:
+                rows = _rows(model, using).filter(**group)
+                mine = rows.filter(**self._lifecycle_row_filter())
+                found = rows.aggregate(  # both in one query, now that the group is locked
+                    count=models.Count("pk"),
+                    current=models.Max("position", filter=models.Q(**self._lifecycle_row_filter())),
+                )
+                current, count = found["current"], found["count"]
+            if current is None or count is None:
                 raise ValueError(
                     f"{model._meta.label} {self.pk} is deleted or gone: it has no place"
                 )
-            group, current = place
-            rows = _rows(model, using).filter(**group)
-            mine = rows.filter(**self._lifecycle_row_filter())
-            count = rows.count()
             target = max(0, min(int(where(current, count)), count - 1))
             if target == current:
                 self.position = current
@@ -596,8 +615,8 @@ class OrderedModel(_LifecycleModel):
     def _lifecycle_before_remove(self) -> dict[str, Any]:
         state = super()._lifecycle_before_remove()
         using = router.db_for_write(type(self), instance=self)
-        place = _lock_place(self, using)
-        state["order_group"] = place[0] if place is not None else self.order_group()
+        group = _lock_row_group(self, using)
+        state["order_group"] = group if group is not None else self.order_group()
         return state
 
     def _lifecycle_after_remove(self, state: dict[str, Any]) -> None:
@@ -609,15 +628,16 @@ class OrderedModel(_LifecycleModel):
     def _lifecycle_before_restore(self) -> None:
         super()._lifecycle_before_restore()
         self.__dict__.pop(_RESTORE_GROUP, None)
-        place = _lock_place(self, router.db_for_write(type(self), instance=self), alive=False)
-        if place is not None:  # the group the row really is in, for after the restore
-            self.__dict__[_RESTORE_GROUP] = place[0]
+        group = _lock_row_group(self, router.db_for_write(type(self), instance=self), alive=False)
+        if group is not None:  # the group the row really is in, for after the restore
+            self.__dict__[_RESTORE_GROUP] = group
 
     def _lifecycle_after_restore(self) -> None:
         super()._lifecycle_after_restore()
         model = type(self)
         using = router.db_for_write(model, instance=self)
-        group = self.__dict__.pop(_RESTORE_GROUP, None) or self.order_group()
+        group = self.__dict__.pop(_RESTORE_GROUP, None)
+        group = self.order_group() if group is None else group
         with transaction.atomic(using=using):
             renumber(model, group, using, last=[self.pk])  # its lock is held
             self.position = (

@@ -419,9 +419,9 @@ class OrderedModel(_LifecycleModel):
     closes the gap in the old group and puts the row last in the new one (a
     ``save()`` with a ``position`` set inserts it there), in one transaction.
     The default ordering is by ``position`` (keep it with
-    ``class Meta(OrderedModel.Meta)``). Writers of a group are serialised (an
-    advisory lock on PostgreSQL), always taking the groups' locks before any
-    row's, so concurrent writers never deadlock. With history, a move appends
+    ``class Meta(OrderedModel.Meta)``). Writers of a group are serialised
+    (advisory locks on PostgreSQL, taken in one global order before any row
+    is written, so concurrent writers never deadlock). With history, a move appends
     an ``update`` entry to the moved row only.
     """
 

@@ -345,3 +345,12 @@ def test_a_deleted_row_changing_group_gets_its_place_when_restored(board, other)
     gone.restore()
     assert (titles(other), positions(other)) == (list("xyzb"), [0, 1, 2, 3])
     assert positions(board) == [0, 1, 2, 3]
+
+
+def test_a_row_loaded_without_its_group_field_changes_group_like_any_other(board, other):
+    moving = Card.objects.only("title").get(title="c")
+    moving.board = other
+    moving.save()
+
+    assert (titles(board), positions(board)) == (list("abde"), [0, 1, 2, 3])
+    assert (titles(other), positions(other)) == (list("xyzc"), [0, 1, 2, 3])

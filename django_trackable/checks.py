@@ -84,9 +84,15 @@ def _is_proxy_sequence(value: Any) -> str | None:
 
 
 def _is_optional_timedelta(value: Any) -> str | None:
-    if value is None or (isinstance(value, datetime.timedelta) and value > datetime.timedelta(0)):
+    if value is None:
         return None
-    return "must be a positive datetime.timedelta or None"
+    if not isinstance(value, datetime.timedelta) or value <= datetime.timedelta(0):
+        return "must be a positive datetime.timedelta or None"
+    try:
+        datetime.datetime.now(datetime.timezone.utc) - value
+    except OverflowError:
+        return "reaches back before year 1: no moment is that old"
+    return None
 
 
 def _is_erasure_mode(value: Any) -> str | None:

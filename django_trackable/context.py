@@ -21,7 +21,7 @@ from __future__ import annotations
 import abc
 import functools
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from types import MappingProxyType, TracebackType
@@ -154,26 +154,32 @@ def _unbind_request(token: Token[HttpRequest | None]) -> None:
     _request_var.reset(token)
 
 
+# The switches entered in this context, innermost last, each with the token
+# that undoes it. Kept per context, not on the switch: one switch object (a
+# module-level ``SYSTEM = acting_as(bot)``) may be entered in many threads and
+# tasks at once, and in each it must undo exactly its own entry.
+_entered_var: ContextVar[tuple[tuple[_ContextSwitch, Token[Any]], ...]] = ContextVar(
+    "trackable_entered", default=()
+)
+
+
 class _ContextSwitch(abc.ABC):
-    """A context manager that is also a decorator for sync and async callables.
+    """A context manager that is also a decorator, reusable and re-entrant.
 
-    Each decorated call enters a fresh copy, so one decorator object can serve
-    concurrent calls in different threads or tasks.
+    One object may be entered in several threads or asyncio tasks at once and
+    nested in itself: each entry's token is kept in the context that entered
+    it. As a decorator it serves sync and async functions, and generator and
+    async generator functions, whose body runs inside the switch at every
+    resumption while the caller, between resumptions, sees its own context.
     """
-
-    def __init__(self) -> None:
-        self._tokens: list[Token[Any]] = []
-
-    @abc.abstractmethod
-    def _copy(self) -> _ContextSwitch:
-        """A fresh, unentered switch with the same arguments."""
 
     @abc.abstractmethod
     def _enter(self) -> Token[Any]:
         """Set the context variable; the token restores it."""
 
     def __enter__(self) -> None:
-        self._tokens.append(self._enter())
+        token = self._enter()
+        _entered_var.set((*_entered_var.get(), (self, token)))
 
     def __exit__(
         self,
@@ -181,38 +187,120 @@ class _ContextSwitch(abc.ABC):
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        token = self._tokens.pop()
+        entered = _entered_var.get()
+        for index in range(len(entered) - 1, -1, -1):
+            if entered[index][0] is self:
+                break
+        else:
+            raise RuntimeError(
+                f"{type(self).__name__}() exited in a context where it was not entered "
+                "(enter and exit it in the same thread or task)"
+            )
+        token = entered[index][1]
+        _entered_var.set(entered[:index] + entered[index + 1 :])
         token.var.reset(token)
 
     def __call__(self, func: _F) -> _F:
+        if inspect.isasyncgenfunction(func):
+            return cast(_F, self._decorate_async_generator(func))
+        if inspect.isgeneratorfunction(func):
+            return cast(_F, self._decorate_generator(func))
         if inspect.iscoroutinefunction(func):
 
             @functools.wraps(func)
             async def async_inner(*args: Any, **kwargs: Any) -> Any:
-                with self._copy():
+                with self:
                     return await func(*args, **kwargs)
 
             return cast(_F, async_inner)
 
         @functools.wraps(func)
         def inner(*args: Any, **kwargs: Any) -> Any:
-            with self._copy():
+            with self:
                 return func(*args, **kwargs)
 
         return cast(_F, inner)
+
+    def _decorate_generator(
+        self, func: Callable[..., Generator[Any, Any, Any]]
+    ) -> Callable[..., Generator[Any, Any, Any]]:
+        @functools.wraps(func)
+        def generator_inner(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
+            generator = func(*args, **kwargs)
+            sent: Any = None
+            thrown: BaseException | None = None
+            try:
+                while True:
+                    with self:  # only while the body runs, never across a yield
+                        try:
+                            if thrown is None:
+                                item = generator.send(sent)
+                            else:
+                                item = generator.throw(thrown)
+                        except StopIteration as stop:
+                            return stop.value
+                    thrown = None
+                    try:
+                        sent = yield item
+                    except GeneratorExit:
+                        raise
+                    except BaseException as error:  # thrown in by the caller: pass it on
+                        thrown, sent = error, None
+            finally:
+                with self:
+                    generator.close()
+
+        return generator_inner
+
+    def _decorate_async_generator(
+        self, func: Callable[..., AsyncGenerator[Any, Any]]
+    ) -> Callable[..., AsyncGenerator[Any, Any]]:
+        @functools.wraps(func)
+        async def async_generator_inner(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
+            generator = func(*args, **kwargs)
+            sent: Any = None
+            thrown: BaseException | None = None
+            try:
+                while True:
+                    with self:
+                        try:
+                            if thrown is None:
+                                item = await generator.asend(sent)
+                            else:
+                                item = await generator.athrow(thrown)
+                        except StopAsyncIteration:
+                            return
+                    thrown = None
+                    try:
+                        sent = yield item
+                    except GeneratorExit:
+                        raise
+                    except BaseException as error:
+                        thrown, sent = error, None
+            finally:
+                with self:
+                    await generator.aclose()
+
+        return async_generator_inner
 
 
 class acting_as(_ContextSwitch):  # noqa: N801 - used like a function, as contextlib's are
     """Attribute changes to ``user`` (``None`` for "the system") inside the block.
 
-    Works as a context manager and as a decorator of sync or async functions;
-    nests, and restores the previous actor on exit. Extra keyword arguments are
-    added to every history entry written inside (``acting_as(bot, reason="import")``)
-    and nested blocks inherit them; values of names matched by ``MASKED_FIELDS``
-    are stored as ``"***"``::
+    Works as a context manager and as a decorator of sync and async functions,
+    generators and async generators; nests, and restores the previous actor on
+    exit. One object may be kept and shared (``SYSTEM = acting_as(bot)`` at
+    module level, ``with SYSTEM:`` in any thread or task). Extra keyword
+    arguments are added to every history entry written inside
+    (``acting_as(bot, reason="import")``) and nested blocks inherit them; values
+    of names matched by ``MASKED_FIELDS`` are stored as ``"***"``::
 
         with acting_as(admin, reason="bulk fix"):
             Product.objects.filter(...).update(price=0)
+
+    ``user`` is normally a user; anything else (``acting_as("cron")``) is
+    recorded with ``user: null`` and its ``str()`` as ``user_repr``, and
+    leaves ``created_by`` / ``updated_by`` empty.
 
     ``tenant=`` sets the current tenant for tenant-scoped models (an instance
     or a key; ``None`` for "no tenant"); without it the enclosing tenant
@@ -221,7 +309,6 @@ class acting_as(_ContextSwitch):  # noqa: N801 - used like a function, as contex
     """
 
     def __init__(self, user: Any, *, tenant: Any = _INHERIT, **extra: Any) -> None:
-        super().__init__()
         clash = RESERVED_ENTRY_KEYS.intersection(extra)
         if clash:
             raise ValueError(
@@ -231,32 +318,14 @@ class acting_as(_ContextSwitch):  # noqa: N801 - used like a function, as contex
         self.tenant = tenant
         self.extra = extra
 
-    def _copy(self) -> acting_as:
-        return acting_as(self.user, tenant=self.tenant, **self.extra)
-
     def _enter(self) -> Token[Any]:
         outer = _actor_var.get()
-        own = _masked_extra(self.extra)
-        extra = {**outer.extra, **own} if outer is not None else own
+        # Masked names are masked where entries are built (history.build_entry).
+        extra = {**outer.extra, **self.extra} if outer is not None else dict(self.extra)
         tenant = self.tenant
         if tenant is _INHERIT and outer is not None:
             tenant = outer.tenant
         return _actor_var.set(_Actor(self.user, MappingProxyType(extra), tenant))
-
-
-def _masked_extra(extra: Mapping[str, Any]) -> dict[str, Any]:
-    """``extra`` with the values of keys named like ``MASKED_FIELDS`` replaced by ``"***"``.
-
-    Extras reach every store that records the act (history entries, the audit
-    log), so a token passed as ``acting_as(bot, api_token=...)`` is hidden by
-    the same name rule as a model field.
-    """
-    if not extra:
-        return {}
-    from django_trackable.conf import trackable_settings
-    from django_trackable.history import mask_by_name, masked_name_matcher
-
-    return mask_by_name(extra, masked_name_matcher(trackable_settings.MASKED_FIELDS))
 
 
 class tracking_disabled(_ContextSwitch):  # noqa: N801 - used like a function
@@ -265,9 +334,6 @@ class tracking_disabled(_ContextSwitch):  # noqa: N801 - used like a function
     For data migrations, imports and fixtures-like loads. Values set explicitly
     on instances (``created_at`` from an import, say) are written as given.
     """
-
-    def _copy(self) -> tracking_disabled:
-        return tracking_disabled()
 
     def _enter(self) -> Token[Any]:
         return _disabled_var.set(True)

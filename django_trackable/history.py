@@ -11,9 +11,11 @@ import base64
 import datetime
 import decimal
 import enum
+import functools
 import ipaddress
 import math
 import re
+import urllib.parse
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeAlias
@@ -30,6 +32,7 @@ __all__ = [
     "build_entry",
     "entries_since",
     "entry_time",
+    "is_masked_name",
     "mask_by_name",
     "masked_name_matcher",
     "to_datetime",
@@ -150,17 +153,75 @@ def _to_json(value: Any, depth: int) -> JSONValue:  # noqa: C901, PLR0911, PLR09
         return f"<unserializable {type(value).__name__}>"
 
 
-def masked_name_matcher(patterns: Iterable[str]) -> re.Pattern[str] | None:
-    """A regex matching field names that contain one of ``patterns`` as a word.
+# What separates the words of a name: "_" in Python, "-", "." and brackets in
+# URL parameters (access-token, auth.token, user[password]), blanks.
+_SEPARATOR = r"[-_.\[\]\s]"
+# A word starts after a separator or at a camelCase hump (accessToken, APIToken)...
+_WORD_START = rf"(?:^|(?<={_SEPARATOR})|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z]))"
+# ...and ends before a separator, a digit or a hump (tokenHash), or at the end.
+_WORD_END = rf"(?:$|(?={_SEPARATOR}|\d)|(?<=[a-z])(?=[A-Z]))"
+_INNER_SEPARATOR = rf"(?:{_SEPARATOR}+|(?<=[a-z])(?=[A-Z]))"
+# Percent-decoding passes: enough for names encoded twice or three times over.
+_DECODE_PASSES = 4
 
-    ``"token"`` matches ``token``, ``refresh_token``, ``token_hash``, ``tokens``
-    and ``token2``, but not ``tokenizer``: a pattern must be bounded by the
-    start or end of the name, an underscore or a digit (case-insensitive).
+
+def masked_name_matcher(patterns: Iterable[str]) -> re.Pattern[str] | None:
+    """A regex matching names that contain one of ``patterns`` as a word.
+
+    The one rule for field names, URL parameters and referrers
+    (:func:`is_masked_name` applies it). ``"token"`` matches ``token``,
+    ``refresh_token``, ``token_hash``, ``tokens``, ``token2``, ``access-token``,
+    ``auth.token``, ``token[]``, ``user[token]``, ``X-Amz-Security-Token`` and
+    ``accessToken``, but not ``tokenizer``: a pattern must be bounded by the
+    start or end of the name, a separator (``_ - . [ ]`` or a blank), a
+    camelCase hump or, after it, a digit; case is ignored. A separator inside
+    a pattern stands for any separators or a hump: ``api_key`` matches
+    ``api-key``, ``api.key`` and ``apiKey``. The regex sees the name as given:
+    decode URL names first (:func:`is_masked_name` does).
     """
-    words = [re.escape(p.strip().lower()) for p in patterns if p and p.strip()]
+    words = []
+    for pattern in patterns:
+        parts = [part for part in re.split(rf"{_SEPARATOR}+", pattern or "") if part]
+        if parts:
+            words.append(_INNER_SEPARATOR.join(f"(?i:{re.escape(part)})" for part in parts))
     if not words:
         return None
-    return re.compile(rf"(?:^|_)(?:{'|'.join(words)})s?(?:_|\d|$)", re.IGNORECASE)
+    return re.compile(rf"{_WORD_START}(?:{'|'.join(words)})(?i:s)?{_WORD_END}")
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_matcher(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    return masked_name_matcher(patterns)
+
+
+def is_masked_name(name: str, patterns: Iterable[str] | None = None) -> bool:
+    """Whether values named ``name`` are masked (stored as ``"***"``).
+
+    ``patterns`` defaults to the ``MASKED_FIELDS`` setting; the rule is
+    :func:`masked_name_matcher`'s. Percent-encoding (and ``+`` for a blank)
+    is decoded first, repeatedly, so ``%74oken`` and ``token%5B%5D`` are
+    masked like ``token`` and ``token[]``. Every store asks this: model
+    fields, URL and referrer parameters, ``acting_as()`` extras.
+    """
+    if patterns is None:
+        from django_trackable.conf import trackable_settings
+
+        patterns = trackable_settings.MASKED_FIELDS
+    return _matches(_cached_matcher(tuple(patterns)), name)
+
+
+def _matches(matcher: re.Pattern[str] | None, name: str) -> bool:
+    """Whether ``matcher`` (a :func:`masked_name_matcher`) masks ``name``, percent-decoded."""
+    if matcher is None:
+        return False
+    for _pass in range(_DECODE_PASSES):
+        if matcher.search(name) is not None:
+            return True
+        decoded = urllib.parse.unquote_plus(name) if "%" in name or "+" in name else name
+        if decoded == name:
+            return False
+        name = decoded
+    return matcher.search(name) is not None
 
 
 def build_entry(
@@ -170,18 +231,27 @@ def build_entry(
     changes: Mapping[str, list[JSONValue]] | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> Entry:
-    """A history entry in the documented format (see the docs' "History entries")."""
+    """A history entry in the documented format (see the docs' "History entries").
+
+    ``user`` may be anything: the entry's ``user`` is the primary key of a
+    user (an instance of the user model) and ``null`` for anything else,
+    whose ``str()`` is still the ``user_repr``. ``extra`` keys are cleaned
+    like values (no NUL, no lone surrogates), never replace the entry's own
+    keys, and carry ``"***"`` when their name is masked (:func:`is_masked_name`).
+    """
     entry: Entry = {
         "action": action,
         "timestamp": entry_timestamp(when),
-        "user": to_json(user.pk) if user is not None else None,
+        "user": user_key(user),
         "user_repr": user_repr(user),
     }
     if changes is not None:
         entry["changes"] = changes
     if extra:
         for key, value in extra.items():
-            entry[key] = to_json(value)
+            name = _clean_str(str(key))
+            if name not in entry:
+                entry[name] = MASK if is_masked_name(name) else to_json(value)
     return entry
 
 
@@ -192,6 +262,22 @@ def entry_timestamp(when: datetime.datetime) -> str:
     return when.isoformat(timespec="microseconds")
 
 
+def user_key(user: Any) -> JSONValue:
+    """The entry's ``user``: the primary key of a user, ``None`` for anything else.
+
+    A stand-in actor (``acting_as("cron")``, an object with a ``pk`` that is
+    not a user) never looks like a user's key, so it is never attributed to,
+    or erased with, the user that has that key.
+    """
+    if user is None:
+        return None
+    from django.contrib.auth import get_user_model
+
+    if not isinstance(user, get_user_model()):
+        return None
+    return to_json(user.pk)
+
+
 def user_repr(user: Any) -> str | None:
     """``str(user)``, or a safe stand-in when the user's ``__str__`` fails."""
     if user is None:
@@ -199,7 +285,8 @@ def user_repr(user: Any) -> str | None:
     try:
         return _clean_str(str(user))
     except Exception:  # noqa: BLE001 - a broken __str__ must not fail a save
-        return f"{type(user).__name__} {user.pk}"
+        pk = getattr(user, "pk", None)
+        return type(user).__name__ if pk is None else f"{type(user).__name__} {pk}"
 
 
 def to_datetime(value: datetime.datetime | datetime.date | float | str) -> datetime.datetime:
@@ -254,4 +341,4 @@ def mask_by_name(values: Mapping[str, Any], rule: re.Pattern[str] | None) -> dic
     """
     if rule is None:
         return dict(values)
-    return {key: MASK if rule.search(key) else value for key, value in values.items()}
+    return {key: MASK if _matches(rule, key) else value for key, value in values.items()}

@@ -150,4 +150,9 @@ class VisitMiddleware(_SyncAndAsyncMiddleware):
 
             UserVisit.objects.record(request, response, user=user, timestamp=started)
         except Exception:
-            logger.exception("django_trackable could not record a visit to %r", request.path)
+            from django_trackable.models.visits import mask_url
+
+            # The path alone, masked: ";token=..." path parameters stay out of logs too.
+            logger.exception(
+                "django_trackable could not record a visit to %r", mask_url(request.path)
+            )

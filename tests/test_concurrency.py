@@ -99,3 +99,42 @@ def test_updated_at_is_never_older_than_the_newest_entry_under_racing_writers():
     run_threads(work)
 
     assert violations == []
+
+
+def test_a_shared_acting_as_object_never_leaves_its_actor_on_a_thread(django_user_model):
+    bot = django_user_model.objects.create_user("bot")
+    system = acting_as(bot, reason="shared")
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+
+    def save(name):
+        return Product.objects.create(name=name).pk
+
+    def first():
+        with system:
+            first_in.set()
+            second_in.wait(timeout=30)
+            save("first inside")
+        save("first after")
+        first_out.set()
+
+    def second():
+        first_in.wait(timeout=30)
+        with system:
+            second_in.set()
+            first_out.wait(timeout=30)
+            save("second inside")
+        save("second after")
+
+    errors = run_in_threads(lambda step: step(), [(first,), (second,)])
+
+    assert errors == []
+    made_by = {
+        p.name: (p.created_by_id, p.history[0]["user"], p.history[0].get("reason"))
+        for p in Product.objects.all()
+    }
+    assert made_by == {
+        "first inside": (bot.pk, bot.pk, "shared"),
+        "second inside": (bot.pk, bot.pk, "shared"),
+        "first after": (None, None, None),
+        "second after": (None, None, None),
+    }

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from django_trackable.history import (
     build_entry,
     entries_since,
+    is_masked_name,
     masked_name_matcher,
     to_datetime,
     to_json,
@@ -97,6 +98,60 @@ def test_masked_names_match_whole_words(name, masked):
     assert bool(matcher.search(name)) is masked
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "access-token",
+        "api-key",
+        "api.key",
+        "client-secret",
+        "X-Amz-Security-Token",
+        "user[password]",
+        "password[]",
+        "auth.token",
+        "auth token",
+        "accessToken",
+        "apiKey",
+        "APIToken",
+        "tokenHash",
+        "SSN",
+    ],
+)
+def test_dashes_dots_brackets_blanks_and_humps_separate_the_words_of_a_name(name):
+    matcher = masked_name_matcher(["password", "token", "api_key", "secret", "ssn"])
+    assert matcher.search(name) is not None
+
+
+@pytest.mark.parametrize("name", ["tokenizer", "Tokenizer", "PASSWORDLESS", "secretary", "lessn"])
+def test_a_pattern_inside_a_longer_word_still_masks_nothing(name):
+    matcher = masked_name_matcher(["password", "token", "secret", "ssn"])
+    assert matcher.search(name) is None
+
+
+def test_a_separator_in_a_pattern_stands_for_any_separator():
+    matcher = masked_name_matcher(["api-key"])
+    assert [bool(matcher.search(n)) for n in ("api_key", "api.key", "apiKey", "apikey")] == [
+        True,
+        True,
+        True,
+        False,
+    ]
+
+
+@pytest.mark.parametrize(
+    "name", ["%74oken", "token%5B%5D", "user%5Bpassword%5D", "api%2Dkey", "%2574oken", "api+key"]
+)
+def test_is_masked_name_decodes_percent_encoding_first(name):
+    assert is_masked_name(name, ["token", "password", "api_key"])
+
+
+def test_is_masked_name_reads_the_masked_fields_setting(settings):
+    assert is_masked_name("refresh-token")
+    settings.TRACKABLE = {"MASKED_FIELDS": ["pin"]}
+    assert not is_masked_name("refresh-token")
+    assert is_masked_name("card.pin")
+
+
 def test_empty_mask_list_masks_nothing():
     assert masked_name_matcher([]) is None
 
@@ -112,6 +167,13 @@ def test_build_entry_has_the_documented_keys():
         "changes": {"price": ["9.99", "12.50"]},
         "ip": "203.0.113.7",
     }
+
+
+def test_extra_keys_never_replace_the_entry_s_own_keys():
+    when = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    entry = build_entry("revert", when, None, {}, {"user": 5, "changes": "x", "action": "y"})
+
+    assert (entry["action"], entry["user"], entry["changes"]) == ("revert", None, {})
 
 
 def test_to_datetime_accepts_unix_times_dates_and_strings():

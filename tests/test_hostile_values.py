@@ -9,8 +9,9 @@ from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from django_trackable import acting_as
 from django_trackable.history import to_json
-from tests.testapp.models import AllTypes
+from tests.testapp.models import AllTypes, Author, Product
 
 json_leaves = (
     st.none()
@@ -83,3 +84,34 @@ def test_saving_any_text_and_json_keeps_history_valid(old, new, data):
     history = AllTypes.objects.get(pk=obj.pk).history
     json.dumps(history, allow_nan=False)
     assert history[-1]["changes"]["text"] == [new, old + "!"]
+
+
+@pytest.mark.django_db
+def test_extra_names_that_no_database_stores_are_cleaned_and_the_save_succeeds():
+    extra = {"a\x00b": 1, "lone\ud800": "v", "ok": "\x00x"}
+    with acting_as(None, **extra):
+        product = Product.objects.create(name="Lamp")
+        product.name = "Desk"
+        product.save()
+        Product.objects.filter(pk=product.pk).update(quantity=2)
+        Author.objects.create(name="a", email="a@example.com").delete()
+
+    history = Product.objects.get(pk=product.pk).history
+    assert len(history) == 3
+    for entry in history:
+        assert entry["a\ufffdb"] == 1
+        assert entry["lone?"] == "v"
+        assert entry["ok"] == "\ufffdx"
+    deleted = Author.all_objects.get(email="a@example.com").history[-1]
+    assert deleted["action"] == "delete"
+    assert deleted["lone?"] == "v"
+
+
+@pytest.mark.django_db
+def test_extras_named_like_masked_fields_are_stored_masked():
+    with acting_as(None, api_token="t0k3n", **{"client-secret": "s3cret", "reason": "import"}):
+        product = Product.objects.create(name="Lamp")
+
+    entry = Product.objects.get(pk=product.pk).history[0]
+    assert (entry["api_token"], entry["client-secret"], entry["reason"]) == ("***", "***", "import")
+    assert "t0k3n" not in json.dumps(entry) and "s3cret" not in json.dumps(entry)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import NotSupportedError
 
 from django_trackable import acting_as
 from tests.testapp.models import Profile
@@ -112,15 +111,59 @@ def test_concurrent_writers_of_different_keys_all_win():
     assert stored == {f"k{i}": {f"r{r}": i for r in range(5)} for i in range(6)}
 
 
-def test_a_key_with_a_dot_and_a_quote_is_refused_on_sqlite_only(on_postgresql):
-    profile = Profile.objects.create(name="p")
-    key = ['a."b']
-    if on_postgresql:
-        profile.set_meta(key, 1, save=True)
-        assert Profile.objects.get(pk=profile.pk).metadata == {'a."b': 1}
-    else:
-        with pytest.raises(NotSupportedError):
-            profile.set_meta(key, 1, save=True)
+# Keys that a JSON path would misread: quotes (SQLite read '"role"' as role),
+# path syntax, escapes, wildcards.
+HOSTILE_KEYS = [
+    '"role"',
+    '"x"',
+    '"',
+    '""',
+    'a."b',
+    "a.b",
+    "a[0]",
+    "[0]",
+    "$",
+    "$.role",
+    "*",
+    "\\",
+    "\\u0072ole",
+    'a\\"b',
+    "'",
+    "{}",
+    " role",
+    "NULL",
+]
+
+
+@pytest.mark.parametrize("key", HOSTILE_KEYS)
+def test_set_meta_with_save_sets_exactly_the_key_named(key):
+    profile = Profile.objects.create(name="p", metadata={"role": "admin", "x": 1, "a": {"b": 2}})
+
+    profile.set_meta([key], "set", save=True)
+
+    expected = {"role": "admin", "x": 1, "a": {"b": 2}, key: "set"}
+    assert Profile.objects.get(pk=profile.pk).metadata == expected
+    assert profile.metadata == expected
+
+
+@pytest.mark.parametrize("key", HOSTILE_KEYS)
+def test_set_meta_with_save_sets_exactly_the_nested_key_named(key):
+    profile = Profile.objects.create(name="p", metadata={"role": {"role": "admin"}, key: {"k": 0}})
+
+    profile.set_meta([key, key], "set", save=True)
+
+    expected = {"role": {"role": "admin"}, key: {"k": 0, key: "set"}}
+    assert Profile.objects.get(pk=profile.pk).metadata == expected
+
+
+def test_set_meta_with_save_stores_the_value_exactly():
+    value = {"null": None, "flag": True, "off": False, "f": 0.1 + 0.2, "big": 2**53, "l": [None]}
+    profile = Profile.objects.create(name="p", metadata={"v": {"old": 1}, "keep": None})
+
+    profile.set_meta("v", value, save=True)
+    profile.set_meta("n", None, save=True)
+
+    assert Profile.objects.get(pk=profile.pk).metadata == {"v": value, "keep": None, "n": None}
 
 
 def test_set_meta_on_a_row_whose_metadata_is_not_an_object_starts_afresh():

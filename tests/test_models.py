@@ -203,6 +203,16 @@ def test_masked_fields_setting_applies_to_every_model(settings):
     assert "private" not in json.dumps(reload(product).history)
 
 
+def test_field_names_are_masked_by_the_same_rule_as_url_parameters(settings):
+    settings.TRACKABLE = {"MASKED_FIELDS": ["api-key"]}  # a URL-style pattern
+    product = reload(Product.objects.create(name="Lamp", api_key="k-1"))
+    product.api_key = "k-2"
+    product.save()
+
+    assert "k-1" not in json.dumps(reload(product).history)
+    assert reload(product).history[-1]["changes"] == {"api_key": ["***", "***"]}
+
+
 def test_track_exclude_changes_record_nothing():
     article = reload(Article.objects.create(title="Hi"))
     article.view_count = 10
@@ -449,7 +459,7 @@ def test_user_with_failing_str_still_saves(alice, monkeypatch):
     assert reload(product).history[0]["user_repr"] == f"User {alice.pk}"
 
 
-def test_stamp_ignores_an_actor_that_is_not_a_saved_user():
+def test_an_actor_with_a_pk_that_is_not_a_user_is_recorded_by_name_only():
     class Robot:
         pk = 42
 
@@ -461,8 +471,61 @@ def test_stamp_ignores_an_actor_that_is_not_a_saved_user():
 
     product = reload(product)
     assert product.created_by is None
-    assert product.history[0]["user"] == 42
+    # Not 42: that would attribute the entry to (and erase it with) user 42.
+    assert product.history[0]["user"] is None
     assert product.history[0]["user_repr"] == "robot"
+
+
+def test_a_text_actor_is_recorded_by_name_and_leaves_the_user_stamps_empty(alice):
+    with acting_as(alice):
+        product = Product.objects.create(name="Lamp")
+    with acting_as("cron"):
+        product = reload(product)
+        product.name = "Desk"
+        product.save()
+        Product.objects.filter(pk=product.pk).update(quantity=3)
+        Product.objects.bulk_create([Product(name="Chair")])
+        Product.objects.bulk_update([reload(product)], ["notes"])
+
+    product = reload(product)
+    assert [(e["user"], e["user_repr"]) for e in product.history] == [
+        (alice.pk, str(alice)),
+        (None, "cron"),
+        (None, "cron"),
+    ]
+    assert (product.created_by, product.updated_by) == (alice, None)
+    chair = Product.objects.get(name="Chair")
+    assert (chair.created_by, chair.updated_by) == (None, None)
+    assert chair.history[0]["user_repr"] == "cron"
+
+
+def test_an_actor_whose_str_fails_and_has_no_pk_is_recorded_by_its_type():
+    class Broken:
+        def __str__(self):
+            raise RuntimeError("no")
+
+    with acting_as(Broken()):
+        product = Product.objects.create(name="Lamp")
+
+    assert reload(product).history[0]["user_repr"] == "Broken"
+
+
+def test_saves_in_a_decorated_generator_are_its_actor_s_and_the_caller_s_are_not(alice):
+    @acting_as(alice, reason="import")
+    def import_rows():
+        for name in ("a", "b"):
+            yield Product.objects.create(name=name)
+
+    for product in import_rows():
+        Product.objects.create(name=f"{product.name} by the caller")
+
+    made_by = {p.name: (p.created_by_id, p.history[0].get("reason")) for p in Product.objects.all()}
+    assert made_by == {
+        "a": (alice.pk, "import"),
+        "b": (alice.pk, "import"),
+        "a by the caller": (None, None),
+        "b by the caller": (None, None),
+    }
 
 
 def test_created_by_user_object_is_cached_on_the_instance(alice, django_assert_num_queries):

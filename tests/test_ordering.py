@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import Value
 from django.test.utils import CaptureQueriesContext
 
 from django_trackable import acting_as, tracking_disabled
@@ -234,3 +235,133 @@ def test_bulk_create_keeps_positions_given_by_hand(board):
 
     assert titles(board) == list("abcdefg")
     assert positions(board) == list(range(7))
+
+
+# -- changing a row's group ----------------------------------------------------
+
+
+@pytest.fixture
+def other(board):
+    other = Board.objects.create(name="other")
+    for title in "xyz":
+        Card.objects.create(board=other, title=title)
+    return other
+
+
+def test_changing_the_group_with_save_closes_the_gap_and_appends(board, other):
+    moving = card("b")
+    moving.board = other
+    moving.save()
+
+    assert (titles(board), positions(board)) == (list("acde"), [0, 1, 2, 3])
+    assert (titles(other), positions(other)) == (list("xyzb"), [0, 1, 2, 3])
+    assert moving.position == 3
+
+
+def test_changing_the_group_with_a_position_set_inserts_the_row_there(board, other):
+    moving = card("d")
+    moving.board = other
+    moving.position = 1
+    moving.save()
+
+    assert (titles(board), positions(board)) == (list("abce"), [0, 1, 2, 3])
+    assert (titles(other), positions(other)) == (list("xdyz"), [0, 1, 2, 3])
+
+
+def test_changing_the_group_with_update_fields_moves_the_row_too(board, other):
+    moving = card("a")
+    moving.board = other
+    moving.save(update_fields=["board"])
+
+    assert (titles(board), positions(board)) == (list("bcde"), [0, 1, 2, 3])
+    assert (titles(other), positions(other)) == (list("xyza"), [0, 1, 2, 3])
+
+
+def test_a_group_change_is_recorded_and_undone_with_its_transaction(board, other, alice):
+    moving = card("c")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        moving.board = other
+        moving.save()
+        raise RuntimeError("the caller changes its mind")
+
+    assert (titles(board), titles(other)) == (list("abcde"), list("xyz"))
+    moving = card("c")
+    moving.board = other
+    with acting_as(alice):
+        moving.save()
+    assert card("c").history[-1]["changes"] == {"board": [board.pk, other.pk]}
+
+
+def test_a_stale_instance_changes_group_from_where_the_row_really_is(board, other):
+    stale = card("e")
+    card("a").move_to(4)  # e is now at 3
+    stale.board = other
+    stale.save()
+
+    assert (titles(board), positions(board)) == (list("bcda"), [0, 1, 2, 3])
+    assert (titles(other), positions(other)) == (list("xyze"), [0, 1, 2, 3])
+
+
+def test_a_group_change_inside_tracking_disabled_keeps_positions_contiguous(board, other):
+    moving = card("a")
+    moving.board = other
+    with tracking_disabled():
+        moving.save()
+
+    assert positions(board) == [0, 1, 2, 3]
+    assert (titles(other), positions(other)) == (list("xyza"), [0, 1, 2, 3])
+
+
+def test_a_save_that_keeps_the_group_costs_no_extra_query(board, django_assert_num_queries):
+    renamed = card("b")
+    renamed.title = "B"
+    with django_assert_num_queries(1):
+        renamed.save()
+
+
+def test_moving_rows_to_another_group_with_update_appends_them_in_order(board, other):
+    Card.objects.filter(title__in=["d", "b", "x"]).update(board=other)
+
+    assert (titles(board), positions(board)) == (list("ace"), [0, 1, 2])
+    # x was there already and keeps its place; b and d arrive in their old order.
+    assert (titles(other), positions(other)) == (list("xyzbd"), [0, 1, 2, 3, 4])
+
+
+def test_moving_rows_to_another_group_with_update_by_attname_or_expression(board, other):
+    Card.objects.filter(title="a").update(board_id=other.pk)
+    Card.objects.filter(title="y").update(board_id=Value(board.pk))
+
+    assert (titles(board), positions(board)) == (list("bcdey"), [0, 1, 2, 3, 4])
+    assert (titles(other), positions(other)) == (list("xza"), [0, 1, 2])
+
+
+def test_moving_rows_to_another_group_with_bulk_update(board, other):
+    moving = [card("e"), card("a")]
+    for row in moving:
+        row.board = other
+    Card.objects.bulk_update(moving, ["board", "title"])
+
+    assert (titles(board), positions(board)) == (list("bcd"), [0, 1, 2])
+    assert (titles(other), positions(other)) == (list("xyzae"), [0, 1, 2, 3, 4])
+    assert [row.position for row in moving] == [4, 3]
+
+
+def test_a_deleted_row_changing_group_gets_its_place_when_restored(board, other):
+    gone = card("b")
+    gone.delete()
+    gone.board = other
+    gone.save()
+    assert positions(other) == [0, 1, 2]
+
+    gone.restore()
+    assert (titles(other), positions(other)) == (list("xyzb"), [0, 1, 2, 3])
+    assert positions(board) == [0, 1, 2, 3]
+
+
+def test_a_row_loaded_without_its_group_field_changes_group_like_any_other(board, other):
+    moving = Card.objects.only("title").get(title="c")
+    moving.board = other
+    moving.save()
+
+    assert (titles(board), positions(board)) == (list("abde"), [0, 1, 2, 3])
+    assert (titles(other), positions(other)) == (list("xyzc"), [0, 1, 2, 3])

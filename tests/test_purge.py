@@ -182,3 +182,44 @@ def test_purge_runs_on_the_database_setting(rf, settings, frozen):
     purge("--visits", "90d")
 
     assert UserVisit.objects.using("other").count() == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--visits", "999999999d"],
+        ["--visits", "99999999999d"],
+        ["--logins", "9999999999999w"],
+        ["--logins", "99999999999999999999s"],
+    ],
+)
+def test_an_age_beyond_the_calendar_is_a_command_error(args):
+    with pytest.raises(CommandError, match="too long an age"):
+        purge(*args)
+
+
+def test_a_retention_setting_beyond_the_calendar_is_a_command_error(settings):
+    settings.TRACKABLE = {"VISIT_RETENTION": datetime.timedelta(days=999999999)}
+
+    with pytest.raises(CommandError, match="visits: an age of 999999999 days reaches back"):
+        purge()
+
+
+def test_a_batch_size_too_large_for_a_limit_is_a_command_error(rf, frozen):
+    visits(rf, 1, days_ago=100)
+
+    with pytest.raises(CommandError, match="batch-size must be between 1 and 1000000"):
+        purge("--batch-size", "99999999999999999999")
+    assert UserVisit.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "age",
+    [datetime.timedelta(days=999999999), datetime.timedelta(0), datetime.timedelta(days=-1)],
+)
+def test_purge_refuses_an_age_that_is_not_a_positive_representable_one(rf, frozen, age):
+    visits(rf, 1, days_ago=100)
+
+    with pytest.raises(ValueError, match="age"):
+        UserVisit.objects.purge(age)
+    assert UserVisit.objects.count() == 1

@@ -144,6 +144,7 @@ def test_a_working_task_backend_passes(settings):
     [
         ("VISIT_RETENTION", 90),
         ("VISIT_RETENTION", datetime.timedelta(0)),
+        ("VISIT_RETENTION", datetime.timedelta(days=999999999)),
         ("LOGIN_RETENTION", "365d"),
         ("IP_TRUSTED_PROXIES", ["not an address"]),
         ("IP_TRUSTED_PROXIES", [""]),

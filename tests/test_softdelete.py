@@ -12,10 +12,11 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection, transaction
-from django.db.models import Prefetch
+from django.db.models import Count, Exists, FilteredRelation, OuterRef, Prefetch, Q
 from django.test.utils import CaptureQueriesContext
 
 from django_trackable import acting_as, tracking_disabled
+from django_trackable.models import alive_related
 from tests.testapp.models import (
     Attachment,
     Author,
@@ -608,3 +609,69 @@ def test_restore_clears_the_deleting_user_from_the_instance(alice, django_assert
 
     with django_assert_num_queries(0):
         assert author.deleted_by is None
+
+
+# -- filters and annotations across relations ------------------------------------
+
+
+@pytest.fixture
+def authors_with_a_deleted_post():
+    """Ann: a deleted post "Draft" and an alive one; Bob: an alive "Draft"; Cy: no posts."""
+    ann, bob, cy = make_author("Ann"), make_author("Bob"), make_author("Cy")
+    Post.objects.create(author=ann, title="Draft").delete()
+    Post.objects.create(author=ann, title="Live")
+    Post.objects.create(author=bob, title="Draft")
+    return ann, bob, cy
+
+
+def names(queryset):
+    return sorted(queryset.values_list("name", flat=True))
+
+
+def test_a_plain_filter_across_a_reverse_relation_sees_deleted_rows(authors_with_a_deleted_post):
+    # Django joins the related table directly: the documented limit.
+    assert names(Author.objects.filter(posts__title="Draft")) == ["Ann", "Bob"]
+    counts = dict(Author.objects.annotate(n=Count("posts")).values_list("name", "n"))
+    assert counts == {"Ann": 2, "Bob": 1, "Cy": 0}
+
+
+def test_alive_related_filters_on_alive_related_rows_only(authors_with_a_deleted_post):
+    assert names(Author.objects.filter(alive_related("posts", title="Draft"))) == ["Bob"]
+    assert names(Author.objects.filter(alive_related("posts"))) == ["Ann", "Bob"]
+
+
+def test_alive_related_counts_alive_related_rows_only(authors_with_a_deleted_post):
+    counts = Author.objects.annotate(
+        n=Count("posts", filter=alive_related("posts")),
+        drafts=Count("posts", filter=alive_related("posts", title="Draft")),
+    )
+
+    assert sorted(counts.values_list("name", "n", "drafts")) == [
+        ("Ann", 1, 0),
+        ("Bob", 1, 1),
+        ("Cy", 0, 0),
+    ]
+
+
+def test_a_filtered_relation_of_alive_rows_serves_filters_and_counts(authors_with_a_deleted_post):
+    authors = Author.objects.annotate(
+        alive_posts=FilteredRelation("posts", condition=Q(posts__date_deleted=None))
+    )
+
+    assert names(authors.filter(alive_posts__title="Draft")) == ["Bob"]
+    counts = dict(authors.annotate(n=Count("alive_posts")).values_list("name", "n"))
+    assert counts == {"Ann": 1, "Bob": 1, "Cy": 0}
+
+
+def test_exists_over_objects_excludes_by_alive_related_rows(authors_with_a_deleted_post):
+    drafts = Post.objects.filter(author=OuterRef("pk"), title="Draft")  # objects: alive only
+
+    assert names(Author.objects.filter(~Exists(drafts))) == ["Ann", "Cy"]
+
+
+def test_exclude_across_a_reverse_relation_tests_each_condition_on_its_own(
+    authors_with_a_deleted_post,
+):
+    # Django's rule for exclude() across multi-valued relations, documented
+    # with Exists() as the way around: "no alive Draft" loses Ann here.
+    assert names(Author.objects.exclude(alive_related("posts", title="Draft"))) == ["Cy"]

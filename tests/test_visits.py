@@ -17,8 +17,10 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from django_trackable.client import MAX_LENGTHS
+from django_trackable.history import is_masked_name
 from django_trackable.middleware import VisitMiddleware
 from django_trackable.models import UserVisit
+from django_trackable.models.visits import mask_url
 from tests.testapp.models import Product
 
 pytestmark = pytest.mark.django_db
@@ -162,6 +164,101 @@ def test_secrets_in_query_strings_are_masked(visits_on, alice_client):
     assert visit.referrer == "https://example.com/?access_token=***&q=1"
 
 
+SECRET_NAMES = [
+    "access-token",
+    "api-key",
+    "client-secret",
+    "X-Amz-Security-Token",
+    "user[password]",
+    "password[]",
+    "auth.token",
+    "%74oken",
+    "token%5B%5D",
+    "user%5Bpassword%5D",
+    "accessToken",
+]
+
+
+@pytest.mark.parametrize("name", SECRET_NAMES)
+def test_secrets_named_with_dashes_dots_brackets_or_percent_escapes_are_masked(
+    visits_on, alice_client, name
+):
+    alice_client.get(
+        f"/hello/?{name}=s3cret&page=2",
+        HTTP_REFERER=f"https://example.com/from?{name}=s3cret&q=1",
+    )
+
+    visit = UserVisit.objects.get()
+    assert visit.url == f"/hello/?{name}=***&page=2"
+    assert visit.referrer == f"https://example.com/from?{name}=***&q=1"
+
+
+def test_secrets_in_fragments_path_parameters_and_passwords_of_urls_are_masked(
+    visits_on, alice_client
+):
+    alice_client.get(
+        "/hello/;token=p4th/?next=/",
+        HTTP_REFERER="https://bob:hunter2@example.com/cb;api-key=k3y/x?ok=1"
+        "#access_token=fr4g&state=s&/reset?token=sp4",
+    )
+
+    visit = UserVisit.objects.get()
+    assert visit.url == "/hello/%3Btoken%3D***/?next=/"  # as request.get_full_path() escapes it
+    assert visit.referrer == (
+        "https://bob:***@example.com/cb;api-key=***/x?ok=1#access_token=***&state=s&/reset?token=***"
+    )
+    stored = visit.url + visit.referrer
+    assert not any(secret in stored for secret in ("p4th", "hunter2", "k3y", "fr4g", "sp4"))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/a/b;c=d/e?x=1&&y=%20z;w&=v&token&q=%41+b#frag=1&k",
+        "https://user@example.com:8080/p?a=1#",
+        "/?",
+        "//host/path?",
+        "?a==b&c=d=e",
+    ],
+)
+def test_urls_without_secrets_are_stored_byte_for_byte(url):
+    assert mask_url(url) == url
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        ("/p?cvc=12;34&a=1", "/p?cvc=***&a=1"),
+        ("/p?a=1;token=x;y&b=2", "/p?a=1;token=***&b=2"),
+        ("/p#access_token=ab/cd+ef&state=1", "/p#access_token=***&state=1"),
+        ("/p#/reset?token=ab/cd", "/p#/reset?token=***"),
+        ("/p;token=ab;cd/next", "/p;token=***/next"),
+    ],
+)
+def test_a_masked_value_is_hidden_up_to_the_next_pair_whatever_splits_it(url, masked):
+    assert mask_url(url) == masked
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.text(alphabet="abcdefghijklmnopqrstuvwxyz-_.[]%0123456789", max_size=8),
+            st.text(alphabet="abcxyz%20+/:=@;?", max_size=8),
+        ),
+        max_size=5,
+    )
+)
+def test_masking_changes_nothing_but_the_values_of_masked_names(pairs):
+    query = "&".join(f"{name}={value}" for name, value in pairs if "=" not in value)
+    expected = "&".join(
+        f"{name}={'***' if is_masked_name(name) else value}"
+        for name, value in pairs
+        if "=" not in value
+    )
+
+    assert mask_url(f"/p?{query}") == f"/p?{expected}"
+
+
 def test_a_view_that_raises_gets_the_response_it_gets_without_the_middleware(
     settings, alice, alice_client
 ):
@@ -201,6 +298,20 @@ def test_a_failing_insert_under_atomic_requests_changes_neither_response_nor_tra
     )
     with connection.cursor() as cursor:
         cursor.execute("ALTER TABLE uservisit_away RENAME TO django_trackable_uservisit")
+
+
+def test_a_failed_recording_logs_the_path_with_its_secrets_masked(visits_on, alice_client, caplog):
+    with connection.cursor() as cursor:  # a real failing INSERT: the table is gone
+        cursor.execute("ALTER TABLE django_trackable_uservisit RENAME TO uservisit_away")
+    try:
+        response = alice_client.get("/hello/;token=p4th/")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE uservisit_away RENAME TO django_trackable_uservisit")
+
+    assert response.status_code == 404
+    messages = [r.getMessage() for r in caplog.records if r.name == MIDDLEWARE_LOGGER]
+    assert messages == ["django_trackable could not record a visit to '/hello/;token=***/'"]
 
 
 def test_a_broken_response_status_is_stored_as_null(rf, alice):

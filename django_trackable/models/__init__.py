@@ -20,6 +20,7 @@ from django_trackable.models.softdelete import (
     SoftDeleteModel,
     SoftDeleteQuerySet,
     TimestampedModel,
+    alive_related,
 )
 from django_trackable.models.status import (
     StatusModel,
@@ -86,6 +87,7 @@ __all__ = [
     "UserDeviceQuerySet",
     "UserVisit",
     "UserVisitQuerySet",
+    "alive_related",
     "record_model_for",
     "record_models",
 ]

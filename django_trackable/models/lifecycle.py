@@ -21,7 +21,10 @@ class _LifecycleModel(_TrackedWritesModel):
     :meth:`_lifecycle_check_write` before any write this package makes to one
     row, and :meth:`_lifecycle_row_filter` to select it;
     :meth:`_lifecycle_before_remove` / :meth:`_lifecycle_after_remove`
-    around a delete, soft or hard; :meth:`_lifecycle_after_restore`.
+    around a delete, soft or hard; :meth:`_lifecycle_before_restore` /
+    :meth:`_lifecycle_after_restore` around a restore. The "before" hooks run
+    inside the write's transaction, before any row is written (the place to
+    take locks that must come first).
     """
 
     objects: ClassVar[LifecycleManager] = LifecycleManager()
@@ -66,6 +69,9 @@ class _LifecycleModel(_TrackedWritesModel):
 
     def _lifecycle_after_remove(self, state: dict[str, Any]) -> None:
         """Called after this row was deleted (soft or hard)."""
+
+    def _lifecycle_before_restore(self) -> None:
+        """Called before this row is restored from a soft delete, in the same transaction."""
 
     def _lifecycle_after_restore(self) -> None:
         """Called after this row was restored from a soft delete."""

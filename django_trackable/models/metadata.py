@@ -75,31 +75,42 @@ class SetJSONPath(Expression):
         ]
 
     def as_sqlite(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> _SQL:
+        # No key goes into a JSON path: SQLite's paths cannot quote every key
+        # (no escape for '"'; a label starting with '"' is read as quoted, so
+        # the key '"role"' would address role). The keys travel as one JSON
+        # array instead; "down" finds the object at each level by json_each(),
+        # whose ``key`` is the exact label, and "up" rebuilds each level,
+        # innermost first, as the object without the key (json_patch with
+        # {key: null}) plus the key (json_quote) and its new value.
         col, col_params = compiler.compile(self.column)
-        sql = f"(CASE WHEN json_type({col}) = 'object' THEN {col} ELSE '{{}}' END)"
-        params: list[Any] = [*col_params, *col_params]
-        for depth in range(1, len(self.path)):
-            prefix = _sqlite_path(self.path[:depth])
-            sql = (
-                f"json_set({sql}, %s, CASE WHEN json_type({col}, %s) = 'object' "
-                f"THEN json(json_extract({col}, %s)) ELSE json('{{}}') END)"
-            )
-            params += [prefix, *col_params, prefix, *col_params, prefix]
-        return f"json_set({sql}, %s, json(%s))", [*params, _sqlite_path(self.path), self.value_json]
-
-
-def _sqlite_path(keys: Sequence[str]) -> str:
-    # SQLite's JSON paths have no escapes: a quoted label cannot hold a double
-    # quote, an unquoted one ends at "." or "[".
-    parts = []
-    for key in keys:
-        if '"' not in key:
-            parts.append(f'."{key}"')
-        elif "." not in key and "[" not in key:
-            parts.append(f".{key}")
-        else:
-            raise NotSupportedError(f"SQLite cannot address the metadata key {key!r}")
-    return "$" + "".join(parts)
+        sql = f"""(WITH RECURSIVE
+  trackable_keys(i, k) AS (SELECT key, value FROM json_each(%s)),
+  trackable_down(i, obj) AS (
+    SELECT 0, CASE WHEN json_type({col}) = 'object' THEN {col} ELSE '{{}}' END
+    UNION ALL
+    SELECT d.i + 1, COALESCE((SELECT e.value FROM json_each(d.obj) AS e
+      WHERE e.key = k.k AND e.type = 'object' LIMIT 1), '{{}}')
+    FROM trackable_down AS d JOIN trackable_keys AS k ON k.i = d.i WHERE d.i + 1 < %s
+  ),
+  trackable_up(i, obj) AS (
+    SELECT %s, json(%s)
+    UNION ALL
+    SELECT u.i - 1, (SELECT substr(r, 1, length(r) - 1) || CASE WHEN r = '{{}}' THEN '' ELSE ','
+      END || json_quote(k.k) || ':' || u.obj || '}}'
+      FROM (SELECT json_patch(d.obj, json_object(k.k, NULL)) AS r))
+    FROM trackable_up AS u JOIN trackable_down AS d ON d.i = u.i - 1
+    JOIN trackable_keys AS k ON k.i = u.i - 1 WHERE u.i > 0
+  )
+SELECT json(obj) FROM trackable_up WHERE i = 0)"""
+        depth = len(self.path)
+        return sql, [
+            json.dumps(self.path),
+            *col_params,
+            *col_params,
+            depth,
+            depth,
+            self.value_json,
+        ]
 
 
 class MetadataModel(_LifecycleModel):

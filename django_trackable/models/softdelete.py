@@ -47,6 +47,7 @@ __all__ = [
     "SoftDeleteModel",
     "SoftDeleteQuerySet",
     "TimestampedModel",
+    "alive_related",
 ]
 
 _M = TypeVar("_M", bound=models.Model)
@@ -218,6 +219,29 @@ class SoftDeleteQuerySet(LifecycleQuerySet[_M]):
             raise TypeError(f"Cannot call {method}() after .distinct(*fields).")
         if self._fields is not None:  # type: ignore[attr-defined]
             raise TypeError(f"Cannot call {method}() after .values() or .values_list()")
+
+
+def alive_related(relation: str, **lookups: Any) -> models.Q:
+    """A ``Q`` on the rows across ``relation`` that are alive, with ``lookups`` on the same rows.
+
+    Filters and annotations that cross a relation join the related table
+    directly, so they see soft-deleted rows (the ``objects`` scope applies
+    only to querysets of that model)::
+
+        Author.objects.filter(alive_related("posts", title="Draft"))
+        Author.objects.annotate(posts=Count("posts", filter=alive_related("posts")))
+
+    ``alive_related("posts", title="Draft")`` is
+    ``Q(posts__date_deleted=None, posts__title="Draft")``: one ``filter()``
+    call, so both conditions hold for the same post. ``relation`` must lead
+    to a soft-deletable model; for a path through several
+    (``"posts__comments"``), combine one per level with ``&``.
+    """
+    conditions = {f"{relation}__{name}": value for name, value in lookups.items()}
+    # isnull=False: a row must be there (an alive one), not merely no deleted one.
+    return models.Q(
+        **{f"{relation}__isnull": False, f"{relation}__date_deleted__isnull": True}, **conditions
+    )
 
 
 # --- the writes ---------------------------------------------------------------
@@ -449,6 +473,7 @@ class SoftDeleteModel(_LifecycleModel):
         name = _required_deleted_field(type(self)).name
         rows = row_queryset(self).filter(**{f"{name}__isnull": False})
         with transaction.atomic(using=rows.db, savepoint=False):
+            self._lifecycle_before_restore()
             result = soft_restore(rows, seed)
             if result[0]:
                 _apply_to_instance(self, "restore", seed)

@@ -10,7 +10,6 @@ router sends them, so this data can live on a database of its own; with
 from __future__ import annotations
 
 import datetime
-import functools
 import logging
 import re
 from collections.abc import Callable
@@ -24,19 +23,21 @@ from django.utils.translation import gettext_lazy as _
 
 from django_trackable.client import MAX_LENGTHS, ClientInfo, DeviceType, clean_text
 from django_trackable.conf import trackable_settings
-from django_trackable.history import MASK, masked_name_matcher
+from django_trackable.history import MASK, is_masked_name
 
 if TYPE_CHECKING:
     from django.db.models.deletion import Collector
     from django.http import HttpRequest, HttpResponseBase
 
 __all__ = [
+    "MAX_BATCH_SIZE",
     "LoginAttempt",
     "LoginAttemptQuerySet",
     "UserDevice",
     "UserDeviceQuerySet",
     "UserVisit",
     "UserVisitQuerySet",
+    "purge_cutoff",
     "set_null_on_write_database",
     "write_database",
 ]
@@ -47,6 +48,26 @@ _M = TypeVar("_M", bound=models.Model)
 
 #: Called by ``purge()`` after each batch with (rows deleted so far, rows to delete).
 Progress = Callable[[int, int], None]
+
+#: The most rows ``purge()`` deletes per statement: each batch's primary keys
+#: are held in memory and sent as one list.
+MAX_BATCH_SIZE = 1_000_000
+
+
+def purge_cutoff(older_than: datetime.timedelta | datetime.datetime) -> datetime.datetime:
+    """The moment before which ``purge(older_than)`` deletes rows.
+
+    Raises ``ValueError`` for an age that is not positive or that reaches back
+    before year 1 (``datetime`` cannot represent that moment).
+    """
+    if isinstance(older_than, datetime.datetime):
+        return older_than
+    if not isinstance(older_than, datetime.timedelta) or older_than <= datetime.timedelta(0):
+        raise ValueError(f"the age must be a positive timedelta, not {older_than!r}")
+    try:
+        return timezone.now() - older_than
+    except OverflowError:
+        raise ValueError(f"an age of {older_than.days} days reaches back before year 1") from None
 
 
 def write_database(model: type[models.Model]) -> str:
@@ -101,30 +122,67 @@ def _clean(name: str, value: Any) -> str:
     return clean_text(value, MAX_LENGTHS[name])
 
 
-@functools.lru_cache(maxsize=8)
-def _masker(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
-    return masked_name_matcher(patterns)
+# The parts of a URL that can carry "name=value" pairs. Each is split at its
+# outer delimiter ("/" between path segments, "&" in the query and the
+# fragment), then at inner ones that some servers and scripts split at too
+# (";" path parameters, escaped as %3B by request.get_full_path(); ";" in the
+# query; "?", ";" and "/" in a fragment, where single-page apps keep a route
+# and query and OAuth an access_token). A masked name hides everything after
+# its "=" up to the next outer delimiter, so no reading of the URL leaves a
+# piece of the secret.
+# (outer, captured so that split() keeps it; inner; what separates name and value)
+_PATH = (re.compile(r"(/)"), re.compile(r";|%3[Bb]"), re.compile(r"=|%3[Dd]"))
+_QUERY = (re.compile(r"(&)"), re.compile(r";"), re.compile(r"="))
+_FRAGMENT = (re.compile(r"(&)"), re.compile(r"[;?/]"), re.compile(r"="))
+# "scheme://user:password@host" (or "//user:password@host"): the password.
+_USERINFO = re.compile(r"^((?:[A-Za-z][A-Za-z0-9+.-]*:)?//[^/?#@:]*:)([^/?#@]*)(@)")
 
 
-def mask_query(url: str) -> str:
-    """``url`` with the values of query parameters named like ``MASKED_FIELDS`` hidden.
+def _mask_piece(piece: str, inner: re.Pattern[str], equals: re.Pattern[str]) -> str:
+    """``piece`` with everything after the first masked name's "=" hidden."""
+    cuts = list(inner.finditer(piece))
+    starts = [0, *(cut.end() for cut in cuts)]
+    ends = [*(cut.start() for cut in cuts), len(piece)]
+    for start, end in zip(starts, ends, strict=True):
+        found = equals.search(piece, start, end)
+        if found is not None and is_masked_name(piece[start : found.start()]):
+            return piece[: found.end()] + MASK
+    return piece
 
-    ``/reset/?token=abc&next=/`` becomes ``/reset/?token=***&next=/``: query
-    strings carry tokens and keys that must not reach the database.
+
+def _mask_pairs(text: str, part: tuple[re.Pattern[str], ...]) -> str:
+    outer, inner, equals = part
+    return "".join(
+        piece if index % 2 else _mask_piece(piece, inner, equals)  # odd: the delimiters
+        for index, piece in enumerate(outer.split(text))
+    )
+
+
+def mask_url(url: str) -> str:
+    """``url`` with secrets hidden, byte for byte the same otherwise.
+
+    The value of every ``name=value`` pair whose percent-decoded name is
+    masked (:func:`~django_trackable.history.is_masked_name`, the rule of
+    ``MASKED_FIELDS``) becomes ``***``, in the query string
+    (``/reset/?token=abc&next=/`` becomes ``/reset/?token=***&next=/``), the
+    fragment and the path's ``;`` parameters; so does the password of a
+    ``user:password@`` authority.
     """
-    path, sep, query = url.partition("?")
-    if not sep or not query:
+    if "=" not in url and "@" not in url and "%3" not in url:
         return url
-    matcher = _masker(tuple(trackable_settings.MASKED_FIELDS))
-    if matcher is None:
-        return url
-    parts = []
-    for part in query.split("&"):
-        name, equals, _value = part.partition("=")
-        if equals and matcher.search(name):
-            part = f"{name}={MASK}"
-        parts.append(part)
-    return f"{path}?{'&'.join(parts)}"
+    rest, hash_mark, fragment = url.partition("#")
+    rest, question_mark, query = rest.partition("?")
+    rest = _mask_pairs(_USERINFO.sub(rf"\g<1>{MASK}\g<3>", rest, count=1), _PATH)
+    if question_mark:
+        rest += question_mark + _mask_pairs(query, _QUERY)
+    if hash_mark:
+        rest += hash_mark + _mask_pairs(fragment, _FRAGMENT)
+    return rest
+
+
+def _stored_url(column: str, value: Any) -> str:
+    """A URL as the ``url`` and ``referrer`` columns store it: cleaned, masked, cut to size."""
+    return _clean(column, mask_url(clean_text(value, 8 * MAX_LENGTHS[column])))
 
 
 def _visited_url(request: HttpRequest) -> str:
@@ -132,7 +190,7 @@ def _visited_url(request: HttpRequest) -> str:
         url = request.get_full_path()
     except Exception:  # a path Django itself cannot re-encode
         url = getattr(request, "path", "")
-    return _clean("url", mask_query(clean_text(url, 8 * MAX_LENGTHS["url"])))
+    return _stored_url("url", url)
 
 
 def _status_code(response: HttpResponseBase | None) -> int | None:
@@ -197,13 +255,13 @@ class _RequestMetadataQuerySet(models.QuerySet[_M]):
         short transaction, so the table is never locked for long and an
         interrupted purge keeps what it did. With ``dry_run`` nothing is
         deleted. Returns the number of rows deleted (or that would be).
-        Runs on the write database.
+        Runs on the write database. Raises ``ValueError`` for an age that is
+        not positive or reaches back before year 1, and for a ``batch_size``
+        outside 1..``MAX_BATCH_SIZE``.
         """
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
-        cutoff = (
-            older_than if isinstance(older_than, datetime.datetime) else timezone.now() - older_than
-        )
+        if not 1 <= batch_size <= MAX_BATCH_SIZE:
+            raise ValueError(f"batch_size must be between 1 and {MAX_BATCH_SIZE}")
+        cutoff = purge_cutoff(older_than)
         alias = write_database(self.model)
         doomed = self.using(alias).filter(timestamp__lt=cutoff).order_by("pk")
         total: int = doomed.count()
@@ -270,7 +328,8 @@ class UserVisitQuerySet(_RequestMetadataQuerySet["UserVisit"]):
         ``timestamp`` defaults to now. One INSERT on the write database, in a
         savepoint when a transaction is open; with ``TASK_BACKEND`` the row is
         enqueued instead and ``None`` returned. Database errors propagate (the
-        middleware logs them); the query string is masked like ``MASKED_FIELDS``.
+        middleware logs them); secrets in ``url`` and ``referrer`` are masked
+        (:func:`mask_url`).
         """
         values = {
             "user_id": _user_pk(user),
@@ -278,10 +337,7 @@ class UserVisitQuerySet(_RequestMetadataQuerySet["UserVisit"]):
             "method": _clean("method", request.method),
             "url": _visited_url(request),
             "status_code": _status_code(response),
-            "referrer": _clean(
-                "referrer",
-                mask_query(clean_text(request.META.get("HTTP_REFERER"), 8 * MAX_LENGTHS["url"])),
-            ),
+            "referrer": _stored_url("referrer", request.META.get("HTTP_REFERER")),
             **ClientInfo.from_request(request).as_fields(),
         }
         if trackable_settings.TASK_BACKEND:

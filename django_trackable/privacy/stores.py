@@ -749,14 +749,14 @@ class _RequestMetadataStore(_BatchedStore):
         yield self.section, self._items(person, batch_size)
 
     def _items(self, person: Person, batch_size: int) -> Items:
-        from django_trackable.models.visits import mask_query
+        from django_trackable.models.visits import mask_url
 
         for row in self._rows(person).order_by("pk").iterator(batch_size):
             item = {"id": to_json(row.pk)}
             for name in self.exported:
                 value = getattr(row, name)
                 if name in ("url", "referrer"):
-                    value = mask_query(value)
+                    value = mask_url(value)
                 item[name] = to_json(value)
             yield item
 

@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from django_trackable.conf import trackable_settings
+from django_trackable.models.visits import MAX_BATCH_SIZE, purge_cutoff
 
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks", "y": "days"}
 _PER_UNIT = {"y": 365}
@@ -37,10 +38,11 @@ def parse_age(value: str) -> datetime.timedelta | None:
     unit = match[2].lower()
     try:
         age = datetime.timedelta(**{_UNITS[unit]: int(match[1]) * _PER_UNIT.get(unit, 1)})
-        timezone.now() - age
-    except OverflowError:
+        purge_cutoff(age)
+    except (OverflowError, ValueError):
         raise argparse.ArgumentTypeError(
-            f"{value!r} reaches back before the year 1; give a shorter age (or 'never')"
+            f"{value!r} is too long an age: it reaches back before the year 1 "
+            "(give a shorter age, or 'never')"
         ) from None
     return age
 
@@ -92,8 +94,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from django_trackable.models import LoginAttempt, UserVisit
 
-        if options["batch_size"] < 1:
-            raise CommandError("--batch-size must be at least 1")
+        if not 1 <= options["batch_size"] <= MAX_BATCH_SIZE:
+            raise CommandError(f"--batch-size must be between 1 and {MAX_BATCH_SIZE}")
         work = (
             ("visits", UserVisit, options.get("visits", trackable_settings.VISIT_RETENTION)),
             (
@@ -111,6 +113,10 @@ class Command(BaseCommand):
             if age is None:
                 self.stdout.write(f"{label}: kept (no retention set)")
                 continue
+            try:
+                purge_cutoff(age)  # a retention setting is checked here, not by argparse
+            except ValueError as exc:
+                raise CommandError(f"{label}: {exc}") from None
             if options["dry_run"]:
                 count = model.objects.purge(age, dry_run=True)
                 self.stdout.write(f"{label}: {count} older than {_age(age)} would be deleted")

@@ -29,6 +29,7 @@ from django_trackable.models.tenant import (
 )
 from django_trackable.models.trackable import AuditableModel, HistoryUnavailable, TrackableModel
 from django_trackable.models.uuid_pk import UUIDModel
+from django_trackable.models.versioned import VersionedModel, VersionField
 from django_trackable.models.visits import (
     LoginAttempt,
     LoginAttemptQuerySet,
@@ -74,4 +75,6 @@ __all__ = [
     "UserDeviceQuerySet",
     "UserVisit",
     "UserVisitQuerySet",
+    "VersionField",
+    "VersionedModel",
 ]

@@ -138,8 +138,13 @@ class OrderedQuerySet(LifecycleQuerySet[_M]):
 
     bulk_create.alters_data = True  # type: ignore[attr-defined]
 
-    def delete(self) -> tuple[int, dict[str, int]]:
-        """Delete (soft or hard, as the model does), then close the gaps in each group."""
+    def delete(self, *, hard: bool = False) -> tuple[int, dict[str, int]]:
+        """Delete (soft or hard, as the model does), then close the gaps in each group.
+
+        ``hard=True`` (soft-deletable models) is :meth:`hard_delete`.
+        """
+        if hard:
+            return self.hard_delete()
         with transaction.atomic(using=self.db):
             groups = self._groups()
             result: tuple[int, dict[str, int]] = super().delete()

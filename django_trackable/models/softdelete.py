@@ -174,13 +174,16 @@ class SoftDeleteQuerySet(LifecycleQuerySet[_M]):
         name = _required_deleted_field(self.model).name
         return cast("Self", self.with_deleted().filter(**{f"{name}__gt": to_datetime(timestamp)}))
 
-    def delete(self) -> tuple[int, dict[str, int]]:
+    def delete(self, *, hard: bool = False) -> tuple[int, dict[str, int]]:
         """Soft-delete the rows, and their soft-deletable CASCADE dependants.
 
         One UPDATE per model (per level of a self-referencing relation), with
         stamps and a ``delete`` entry per row. Returns ``(count, {label: count})``
         like Django's ``delete()``. No ``pre_delete``/``post_delete`` signals.
+        ``hard=True`` is :meth:`hard_delete` (django-handleref's spelling).
         """
+        if hard:
+            return self.hard_delete()
         self._check_deletable("delete")
         return soft_delete(self)
 
@@ -393,14 +396,17 @@ class SoftDeleteModel(_LifecycleModel):
         abstract = True
 
     def delete(
-        self, using: str | None = None, keep_parents: bool = False
+        self, using: str | None = None, keep_parents: bool = False, *, hard: bool = False
     ) -> tuple[int, dict[str, int]]:
         """Soft-delete this row (one UPDATE) and its soft-deletable CASCADE dependants.
 
         Returns ``(count, {label: count})``; ``(0, {})`` when the row was
         already deleted. Sends no ``pre_delete``/``post_delete`` signals.
         ``keep_parents`` is accepted for Django's signature and ignored.
+        ``hard=True`` is :meth:`hard_delete` (django-handleref's spelling).
         """
+        if hard:
+            return self.hard_delete(using=using, keep_parents=keep_parents)
         if self.pk is None:
             raise ValueError(
                 f"{self._meta.object_name} object can't be deleted because its "

@@ -61,8 +61,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "rest_framework",
     "rest_framework.authtoken",
+    "reversion",
+    "simple_history",
+    "auditlog",
     "django_trackable",
     "tests.testapp",
+    "tests.integrationsapp",
 ]
 
 MIDDLEWARE = [

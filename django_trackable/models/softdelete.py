@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 from django.db import models, router, transaction
 from django.db.models.lookups import IsNull
 from django.db.models.sql.where import WhereNode
+from django.dispatch import Signal
 from django.utils.translation import gettext_lazy as _
 
 from django_trackable import tracking
@@ -52,6 +53,14 @@ _M = TypeVar("_M", bound=models.Model)
 
 # Primary keys per statement when restoring (well under every backend's limit).
 _CHUNK = 500
+
+#: Internal, for the integrations (django-simple-history): sent inside the
+#: write's transaction after a soft delete or restore, once per model (and per
+#: statement of a restore), with ``sender`` (the model), ``action``
+#: (``"delete"`` or ``"restore"``), ``rows`` (a lazy queryset of exactly the
+#: rows written, evaluated only by a receiver that needs them) and ``when``
+#: (the write's time). Not sent when nobody listens.
+rows_soft_written = Signal()
 
 
 class DeletedAtField(_StampMixin, _DateTimeField):
@@ -289,6 +298,7 @@ def soft_delete(
     model = queryset.model
     using = queryset.db
     counts: Counter[str] = Counter()
+    written: dict[str, type[models.Model]] = {_label(model): model}
     with transaction.atomic(using=using, savepoint=False):
         name = _required_deleted_field(model).name
         count = _write(queryset.filter(**{f"{name}__isnull": True}), "delete", seed)
@@ -309,7 +319,14 @@ def soft_delete(
                 found = _write(dependants, "delete", seed)
                 if found:
                     counts[_label(child)] += found
+                    written[_label(child)] = child
                     pending.append(child)
+        for label, written_model in written.items():
+            if counts[label] and rows_soft_written.has_listeners(written_model):
+                # The call's rows, all levels at once: each got date_deleted = seed.now.
+                deleted = _required_deleted_field(written_model).name
+                rows = written_model._base_manager.db_manager(using).filter(**{deleted: seed.now})
+                rows_soft_written.send(written_model, action="delete", rows=rows, when=seed.now)
     return sum(counts.values()), {label: n for label, n in counts.items() if n}
 
 
@@ -353,7 +370,15 @@ def soft_restore(
                     rows = model._base_manager.db_manager(using).filter(
                         pk__in=chunk, **{f"{deleted}__isnull": False}
                     )
-                    counts[_label(model)] += _write(rows, "restore", seed)
+                    restored = _write(rows, "restore", seed)
+                    counts[_label(model)] += restored
+                    if restored and rows_soft_written.has_listeners(model):
+                        rows_soft_written.send(
+                            model,
+                            action="restore",
+                            rows=model._base_manager.db_manager(using).filter(pk__in=chunk),
+                            when=seed.now,
+                        )
             level = next_level
     return sum(counts.values()), {label: n for label, n in counts.items() if n}
 

@@ -171,3 +171,77 @@ def test_disconnect_leaves_revisions_to_reversion(article, alice):
 
     revision = latest_revision(article)
     assert (revision.user, revision.comment) == (None, "")
+
+
+def _two_versions(alice):
+    with acting_as(alice), reversion.create_revision():
+        article = Article.objects.create(title="one", body="first")
+    with acting_as(alice), reversion.create_revision():
+        article.title = "two"
+        article.save()
+    return article, Version.objects.get_for_object(article).last()
+
+
+def test_reversions_raw_revert_alone_writes_the_old_history_back(alice):
+    article, first = _two_versions(alice)
+
+    first.revert()
+
+    article.refresh_from_db()
+    assert (len(article.history), article.version) == (1, 1)  # the trap tracked_reverts avoids
+
+
+def test_a_revert_inside_tracked_reverts_keeps_the_history_and_records_it(alice, bob):
+    article, first = _two_versions(alice)
+    created_at = Article.objects.get(pk=article.pk).created_at
+
+    with acting_as(bob, reason="undo"), integration.tracked_reverts(ticket="T-1"):
+        first.revision.revert()
+
+    article.refresh_from_db()
+    assert article.title == "one"
+    assert [e["action"] for e in article.history] == ["create", "update", "revert"]
+    entry = article.history[-1]
+    assert entry["changes"] == {"title": ["two", "one"]}
+    assert (entry["user"], entry["reason"], entry["ticket"]) == (bob.pk, "undo", "T-1")
+    assert article.version == 3
+    assert article.updated_by == bob
+    assert article.created_at == created_at
+
+
+def test_reverting_to_the_current_values_records_nothing(alice):
+    article, _first = _two_versions(alice)
+    latest = Version.objects.get_for_object(article).first()
+
+    with integration.tracked_reverts():
+        latest.revert()
+
+    article.refresh_from_db()
+    assert [e["action"] for e in article.history] == ["create", "update"]
+    assert article.version == 2
+
+
+def test_a_recovered_row_comes_back_with_a_revert_entry(alice):
+    article, _first = _two_versions(alice)
+    latest = Version.objects.get_for_object(article).first()
+    pk = article.pk
+    article.delete()
+
+    with integration.tracked_reverts():
+        latest.revert()
+
+    recovered = Article.objects.get(pk=pk)
+    assert recovered.title == "two"
+    assert recovered.history[-1]["action"] == "revert"
+    assert recovered.version == 3
+
+
+def test_a_failed_revert_rolls_back_with_the_repair(alice):
+    article, first = _two_versions(alice)
+
+    with pytest.raises(RuntimeError), integration.tracked_reverts():
+        first.revert()
+        raise RuntimeError("abort")
+
+    article.refresh_from_db()
+    assert (article.title, len(article.history), article.version) == ("two", 2, 2)

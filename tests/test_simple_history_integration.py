@@ -5,7 +5,6 @@ from __future__ import annotations
 import httpx
 import pytest
 from asgiref.sync import sync_to_async
-from django.core import checks
 from django.core.asgi import get_asgi_application
 from django.db import transaction
 from django.test import Client
@@ -13,6 +12,7 @@ from rest_framework.authtoken.models import Token
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from django_trackable import acting_as
+from django_trackable import checks as trackable_checks
 from django_trackable.integrations.simple_history import get_user
 from tests.integrationsapp.models import Page, PlainPage, Section
 
@@ -134,7 +134,7 @@ def test_a_historical_row_keeps_the_rows_stamps(alice, time_machine):
 
 
 def test_historical_models_raise_no_trackable_check_warnings():
-    messages = checks.run_checks()
+    messages = trackable_checks.check_models() + trackable_checks.check_lifecycle_models()
     assert [m for m in messages if m.obj is HistoricalPage] == []
 
 

@@ -41,6 +41,7 @@ class TrackableConfig(AppConfig):
             from django_trackable.integrations import reversion
 
             reversion.connect()
+            checks.register(reversion.check_version_admins, checks.Tags.admin)
         if apps.is_installed("simple_history"):
             from django_trackable.integrations import simple_history
 

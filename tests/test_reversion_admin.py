@@ -75,3 +75,28 @@ def test_the_delete_button_soft_deletes_and_the_filter_shows_the_row(client_as_s
     listing = client_as_staff.get("/admin/integrationsapp/note/?deleted=only")
     assert listing.status_code == 200
     assert b"x" in listing.content
+
+
+def test_a_version_admin_without_tracked_reverts_is_warned_about():
+    from django.contrib.admin import AdminSite
+    from reversion.admin import VersionAdmin
+
+    from django_trackable.integrations.reversion import check_version_admins
+    from tests.integrationsapp.models import Article
+
+    site = AdminSite(name="w060")
+    site.register(Article, VersionAdmin)
+    try:
+        messages = [m for m in check_version_admins() if m.id == "django_trackable.W060"]
+    finally:
+        site.unregister(Article)
+
+    assert len(messages) == 1
+    assert "integrationsapp.Article" in messages[0].msg
+    assert "TrackedRevertsAdminMixin" in messages[0].hint
+
+
+def test_the_tests_own_version_admin_passes_the_check():
+    from django_trackable.integrations.reversion import check_version_admins
+
+    assert check_version_admins() == []

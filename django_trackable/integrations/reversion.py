@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+from django.core import checks
 from django.db import models, transaction
 from django.db.models.signals import post_save, pre_save
 from reversion.models import Revision, Version
@@ -45,6 +46,7 @@ else:  # reversion ships no type hints; its VersionAdmin is a ModelAdmin
 __all__ = [
     "TrackedRevertsAdminMixin",
     "attribute_revision",
+    "check_version_admins",
     "connect",
     "disconnect",
     "tracked_reverts",
@@ -208,6 +210,34 @@ class TrackedRevertsAdminMixin(_VersionAdmin):
                 request, version_id, extra_context
             )
         return response
+
+
+def check_version_admins(**kwargs: Any) -> list[checks.CheckMessage]:
+    """W060: a ``VersionAdmin`` of a tracked model without :class:`TrackedRevertsAdminMixin`."""
+    from django.contrib.admin.sites import all_sites
+    from reversion.admin import VersionAdmin
+
+    messages: list[checks.CheckMessage] = []
+    for site in all_sites:
+        for model, model_admin in site._registry.items():
+            if not isinstance(model_admin, VersionAdmin) or isinstance(
+                model_admin, TrackedRevertsAdminMixin
+            ):
+                continue
+            if tracking.options_for(model).history is None:
+                continue
+            messages.append(
+                checks.Warning(
+                    f"{type(model_admin).__name__} ({site.name} admin) reverts "
+                    f"{model._meta.label} with django-reversion's raw save: the row's "
+                    "history and version go back to the reverted version's.",
+                    hint="Add django_trackable.integrations.reversion.TrackedRevertsAdminMixin "
+                    "before VersionAdmin in its bases.",
+                    obj=type(model_admin),
+                    id="django_trackable.W060",
+                )
+            )
+    return messages
 
 
 def _reverted_to(version_id: Any) -> dict[str, str]:

@@ -237,3 +237,52 @@ def test_the_command_with_dry_run_says_would(ledgers):
 def test_the_command_rejects_bad_arguments(db, args, message):
     with pytest.raises(CommandError, match=message):
         call_command("trackable_import", "--from", "simple_history", *args)
+
+
+def test_nothing_to_import_writes_nothing(db):
+    stats = import_history("simple_history", Ledger)
+    assert (stats.records, stats.rows, stats.entries) == (0, 0, 0)
+
+
+def test_import_history_rejects_a_bad_batch_size_and_a_model_without_history(db):
+    from tests.integrationsapp.models import PlainPage
+
+    with pytest.raises(ValueError, match="at least 1"):
+        import_history("simple_history", Ledger, batch_size=0)
+    with pytest.raises(TypeError, match="no history"):
+        import_history("simple_history", PlainPage)
+
+
+def test_a_source_whose_app_is_not_installed_is_refused(db, monkeypatch):
+    from django.apps import apps
+
+    from django_trackable.importing import source_models
+
+    monkeypatch.setattr(apps, "is_installed", lambda name: False)
+    with pytest.raises(LookupError, match="INSTALLED_APPS"):
+        source_models("auditlog")
+    with pytest.raises(CommandError, match="INSTALLED_APPS"):
+        call_command("trackable_import", "--from", "auditlog")
+
+
+def test_the_import_keeps_the_newest_entries_within_history_limit(ledgers, settings):
+    settings.TRACKABLE = {"HISTORY_LIMIT": 2}
+    import_history("reversion", Ledger)
+
+    apple = Ledger.objects.get(pk=ledgers[0].pk)
+    assert [e["timestamp"][:10] for e in apple.history] == ["2026-01-06", "2026-01-11"]
+
+
+def test_a_reversion_version_no_field_can_read_is_skipped(ledgers):
+    apple = ledgers[0]
+    broken = Version.objects.get_for_object(apple).last()  # the create
+    broken.serialized_data = "not json"
+    broken.save()
+
+    import_history("reversion", Ledger)
+
+    apple.refresh_from_db()
+    imported = [e for e in apple.history if "imported" in e]
+    assert imported[0]["action"] == "create"  # the next version is the first one read
+    assert imported[0]["timestamp"].startswith("2026-01-03")
+    assert all(e["imported"]["id"] != broken.pk for e in imported)

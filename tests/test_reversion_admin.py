@@ -100,3 +100,29 @@ def test_the_tests_own_version_admin_passes_the_check():
     from django_trackable.integrations.reversion import check_version_admins
 
     assert check_version_admins() == []
+
+
+def test_reversions_recover_view_brings_a_hard_deleted_row_back_with_a_revert_entry(
+    client_as_staff,
+):
+    client_as_staff.post("/admin/integrationsapp/note/add/", {"text": "kept"})
+    note = Note.objects.get()
+    version = Version.objects.get_for_object(note).first()
+    note.hard_delete()
+    recover_url = f"/admin/integrationsapp/note/recover/{version.pk}/"
+
+    assert client_as_staff.get(recover_url).status_code == 200
+    response = client_as_staff.post(recover_url, {"text": "kept"})
+
+    assert response.status_code == 302, response.content
+    note = Note.objects.get()
+    assert note.text == "kept"
+    assert note.history[-1]["action"] == "revert"
+    assert note.history[-1]["reverted_to"] == version.revision.date_created.isoformat()
+
+
+def test_a_version_id_that_is_no_number_adds_no_reverted_to(db):
+    from django_trackable.integrations.reversion import _reverted_to
+
+    assert _reverted_to("nope") == {}
+    assert _reverted_to(10**9) == {}

@@ -212,3 +212,45 @@ def test_queryset_update_is_in_our_history_but_not_in_simple_historys(page):
     page.refresh_from_db()
     assert page.history[-1]["changes"] == {"title": ["Home", "Bulk"]}
     assert page.records.count() == 1
+
+
+def test_soft_deletes_write_historical_records_in_batches(monkeypatch, alice):
+    from django_trackable.integrations import simple_history
+
+    monkeypatch.setattr(simple_history, "BATCH_SIZE", 2)
+    pages = [Page.objects.create(title=f"p{i}") for i in range(5)]
+
+    with acting_as(alice):
+        Page.objects.filter(pk__in=[p.pk for p in pages]).delete()
+
+    assert HistoricalPage.objects.filter(history_type="~", history_user=alice).count() == 5
+
+
+def test_disconnect_stops_reasons_and_soft_delete_records(page):
+    from django_trackable.integrations import simple_history
+
+    simple_history.disconnect()
+    try:
+        with acting_as(None, reason="ignored"):
+            page.title = "Quiet"
+            page.save()
+            page.delete()
+    finally:
+        simple_history.connect()
+
+    assert page.records.count() == 2
+    assert page.records.latest().history_change_reason is None
+
+
+def test_a_reason_that_cannot_be_text_or_is_empty_is_no_reason():
+    class Unprintable:
+        def __str__(self):
+            raise RuntimeError("no text")
+
+    with acting_as(None, reason=Unprintable()):
+        first = Page.objects.create(title="a")
+    with acting_as(None, reason=""):
+        second = Page.objects.create(title="b")
+
+    assert first.records.get().history_change_reason is None
+    assert second.records.get().history_change_reason is None

@@ -14,7 +14,7 @@ BENCH_ARGS ?=
 DEMO_ADDR ?= 127.0.0.1:8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-postgres lint format typecheck docs check-migrations bench bench-peers clean install
+.PHONY: demo test test-postgres lint format typecheck docs check-migrations bench bench-peers bench-integrations clean install
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,11 @@ bench: $(INSTALLED)
 ## django-pghistory (PostgreSQL only), installed in their own virtualenv.
 bench-peers: $(PEERS_INSTALLED)
 	$(PEERS_BIN)/python -m benchmarks.peers $(BENCH_ARGS)
+
+## make bench-integrations: a save with our reversion / simple-history integration on,
+## against the same library alone (both are in the [dev] extra).
+bench-integrations: $(INSTALLED)
+	$(BIN)/python -m benchmarks.integrations $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(PEERS_VENV) .site .coverage example_project/db.sqlite3

@@ -101,18 +101,18 @@ def _simple_history_models() -> list[type[models.Model]]:
 
 
 def _simple_history_records(model: type[models.Model], chunk: int) -> Iterator[SourceRecord]:
-    manager_name: str = getattr(model._meta, "simple_history_manager_attribute")  # noqa: B009
+    manager_name: str = model._meta.simple_history_manager_attribute  # type: ignore[attr-defined]
     history_model = getattr(model, manager_name).model
     stored = {f.attname for f in history_model._meta.concrete_fields}
     attnames = [tf.attname for tf in tracking.options_for(model).tracked if tf.attname in stored]
     pk = model._meta.pk.attname
     actions = {"+": "create", "~": "update", "-": "delete"}
+    columns = ["history_id", "history_date", "history_type", "history_user_id"]
     rows = (
         history_model._default_manager.order_by(pk, "history_date", "history_id")
-        .values(pk, "history_id", "history_date", "history_type", "history_user_id",
-                "history_change_reason", *attnames)
+        .values(pk, *columns, "history_change_reason", *attnames)
         .iterator(chunk_size=chunk)
-    )  # fmt: skip
+    )
     for row in rows:
         yield SourceRecord(
             object_pk=row[pk],
@@ -146,28 +146,28 @@ def _reversion_records(model: type[models.Model], chunk: int) -> Iterator[Source
         .order_by("object_id", "revision__date_created", "pk")
         .iterator(chunk_size=chunk)
     )
-    seen: set[str] = set()
+    previous = None  # the object_id of the last version read (they come grouped)
     for version in versions:
         try:
             # Deserialised here, not through reversion's registration: a model
             # unregistered since still has its versions imported.
-            obj = next(
-                iter(serializers.deserialize(version.format, version.serialized_data,
-                                             ignorenonexistent=True))
-            ).object  # fmt: skip
+            data = serializers.deserialize(
+                version.format, version.serialized_data, ignorenonexistent=True
+            )
+            obj = next(iter(data)).object
         except Exception:  # noqa: BLE001 - data no model field accepts any more: skipped
             continue
         revision = version.revision
         yield SourceRecord(
             object_pk=model._meta.pk.to_python(version.object_id),
             when=_aware(revision.date_created),
-            action="update" if version.object_id in seen else "create",
+            action="update" if version.object_id == previous else "create",
             source_id=version.pk,
             user_pk=revision.user_id,
             reason=revision.comment or None,
             snapshot={tf.attname: getattr(obj, tf.attname, None) for tf in options.tracked},
         )
-        seen.add(version.object_id)
+        previous = version.object_id
 
 
 # --- django-auditlog -------------------------------------------------------------------
@@ -278,14 +278,18 @@ def _snapshot_changes(
     return changes
 
 
-def _masked(options: tracking.ModelOptions, changes: dict[str, list[JSONValue]]) -> dict[str, Any]:
+def _masked(
+    options: tracking.ModelOptions, action: str, changes: dict[str, list[JSONValue]]
+) -> dict[str, Any]:
+    """Stored changes with masked fields masked as the write path masks them."""
     result: dict[str, list[JSONValue]] = {}
     for name, (old, new) in changes.items():
-        tf = options.by_name[name]
-        if tf.masked:
-            result[name] = [None if old is None else MASK, None if new is None else MASK]
-        else:
+        if not options.by_name[name].masked:
             result[name] = [old, new]
+        elif action == "create":
+            result[name] = [None, None if new in (None, "") else MASK]
+        else:
+            result[name] = [MASK, MASK]
     return result
 
 
@@ -309,7 +313,7 @@ def _entries(
                 continue
         else:
             action = record.action
-            changes = _masked(options, record.changes or {})
+            changes = _masked(options, action, record.changes or {})
             if action == "update" and not changes:
                 continue
         user = users.get(record.user_pk)

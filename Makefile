@@ -19,7 +19,7 @@ SITE_DIR := site
 # `make dist` builds here, then installs the wheel into a fresh virtualenv to try it.
 DIST_DIR := dist
 
-.PHONY: demo test test-postgres lint format typecheck docs docs-serve dist check-migrations bench bench-peers clean install
+.PHONY: demo test test-postgres lint format typecheck docs docs-serve dist check-migrations bench bench-peers bench-integrations clean install
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -93,6 +93,11 @@ bench: $(INSTALLED)
 ## django-pghistory (PostgreSQL only), installed in their own virtualenv.
 bench-peers: $(PEERS_INSTALLED)
 	$(PEERS_BIN)/python -m benchmarks.peers $(BENCH_ARGS)
+
+## make bench-integrations: a save with our reversion / simple-history integration on,
+## against the same library alone (both are in the [dev] extra).
+bench-integrations: $(INSTALLED)
+	$(BIN)/python -m benchmarks.integrations $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(PEERS_VENV) $(SITE_DIR) .site $(DIST_DIR) build .coverage example_project/db.sqlite3

@@ -47,3 +47,16 @@ class TrackableConfig(AppConfig):
             receivers.record_failed_login,
             dispatch_uid="django_trackable.receivers.record_failed_login",
         )
+
+        # The integrations import their library: only where it is installed.
+        from django.apps import apps
+
+        if apps.is_installed("reversion"):
+            from django_trackable.integrations import reversion
+
+            reversion.connect()
+            checks.register(reversion.check_version_admins, checks.Tags.admin)
+        if apps.is_installed("simple_history"):
+            from django_trackable.integrations import simple_history
+
+            simple_history.connect()

@@ -290,7 +290,7 @@ def _check_lifecycle_managers(model: type[Any]) -> list[checks.CheckMessage]:
                 id="django_trackable.E020",
             )
         )
-    elif soft and default.deleted != "exclude":
+    elif soft and default._deleted_rows != "exclude":
         messages.append(
             checks.Warning(
                 f"The default manager of {model._meta.label} ({default.name!r}) shows "
@@ -303,7 +303,9 @@ def _check_lifecycle_managers(model: type[Any]) -> list[checks.CheckMessage]:
             )
         )
     base = model._base_manager
-    if isinstance(base, LifecycleManager) and (scoped or (soft and base.deleted != "include")):
+    if isinstance(base, LifecycleManager) and (
+        scoped or (soft and base._deleted_rows != "include")
+    ):
         messages.append(
             checks.Error(
                 f"The base manager of {model._meta.label} ({base.name!r}) filters rows: "

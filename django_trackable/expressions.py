@@ -586,6 +586,24 @@ class KeepColumn:
         return connection.ops.quote_name(self.column), []
 
 
+class Increment:
+    """``SET column = column + 1``: the ``version`` of a write that records an entry.
+
+    Counted by the row's own UPDATE, so concurrent writers never lose an
+    increment (see :class:`Unreturned` for why it is not an expression).
+    """
+
+    def __init__(self, column: str) -> None:
+        self.column = column
+
+    def as_expression(self, field_name: str) -> Any:
+        """``F(field_name) + 1``, for callers that resolve expressions themselves."""
+        return models.F(field_name) + 1
+
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> _SQL:
+        return f"{connection.ops.quote_name(self.column)} + 1", []
+
+
 class HistoryHasUser(Expression):
     """True for rows with a history entry by the user whose primary key is ``user_pk``."""
 

@@ -143,14 +143,16 @@ class LifecycleManager(_ManagerBase):
 
     def __init__(self, *, deleted: DeletedRows = "exclude") -> None:
         super().__init__()
-        self.deleted: DeletedRows = deleted
+        # Private: the manager's public names are its queryset methods, and
+        # ``objects.deleted()`` must not find a string.
+        self._deleted_rows: DeletedRows = deleted
 
     def get_queryset(self) -> Any:
         cls = queryset_class_for(self.model, self._queryset_class)
         queryset = cls(model=self.model, using=self._db, hints=self._hints)
         if _every_row_var.get() or not isinstance(queryset, LifecycleQuerySet):
             return queryset
-        return queryset._lifecycle_scope(self.deleted)
+        return queryset._lifecycle_scope(self._deleted_rows)
 
     def __getattr__(self, name: str) -> Any:
         # Methods of the composed queryset that the manager class cannot know.

@@ -281,6 +281,9 @@ def _tracked_update_values(
         for role, value in sql_stamps.items():
             if role in roles:
                 values[roles[role].name] = IfChanged(roles[role], value, sql_changes)
+        if "version" in roles:
+            version = roles["version"]
+            values[version.name] = IfChanged(version, models.F(version.name) + 1, sql_changes)
     # What the caller sets explicitly wins (e.g. update(history=[]) to clear it).
     return {
         name: value
@@ -323,16 +326,23 @@ class TrackableQuerySet(_TrackedWritesQuerySet[_M]):
         ``timestamp`` is a datetime (naive ones are read in the current time
         zone), a date or a UNIX time, as in django-handleref's ``since()``. Soft-deleted rows are
         included only with ``deleted=True`` (for models that soft-delete).
-        ``version`` needs the django-reversion integration.
+        ``version`` keeps rows whose ``version`` is above it (models with
+        :class:`~django_trackable.models.VersionedModel`; an indexed filter).
         """
         qs = self
         if timestamp is not None:
             qs = qs.filter(updated_at__gt=to_datetime(timestamp))
         if version is not None:
-            raise ImproperlyConfigured(
-                "since(version=...) needs django-reversion and the "
-                "django_trackable reversion integration, which is not set up."
-            )
+            field = tracking.options_for(self.model).roles.get("version")
+            if field is None:
+                raise ImproperlyConfigured(
+                    f"since(version=...) needs a version counter, which "
+                    f"{self.model._meta.label} does not have: add "
+                    "django_trackable.models.VersionedModel to its bases."
+                )
+            if isinstance(version, bool) or not isinstance(version, int):
+                raise TypeError(f"since(version=...) takes an int, got {type(version).__name__}")
+            qs = qs.filter(**{f"{field.name}__gt": version})
         if not deleted:
             qs = qs._without_deleted()
         return qs
@@ -340,6 +350,22 @@ class TrackableQuerySet(_TrackedWritesQuerySet[_M]):
     def _without_deleted(self) -> Self:
         """Hook for soft-deletable models; here every row is alive."""
         return self
+
+    def undeleted(self) -> Self:
+        """Rows that are not soft-deleted (every row of a model that does not soft-delete).
+
+        django-handleref's name; ``alive()`` on soft-deletable models.
+        """
+        return self._without_deleted()
+
+    def last_change(self) -> datetime.datetime | None:
+        """The newest ``updated_at`` among these rows (one aggregate query); ``None`` if none.
+
+        As django-handleref's ``last_change()``: ``updated_at`` is set on
+        create too, so this is the time of the latest create or change.
+        """
+        newest: datetime.datetime | None = self.aggregate(newest=models.Max("updated_at"))["newest"]
+        return newest
 
     def created_since(self, timestamp: Timestamp) -> Self:
         """Rows inserted strictly after ``timestamp`` (datetime, date or UNIX time)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import functools
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,6 +28,7 @@ from django_trackable.expressions import (
     AppendEntry,
     HistoryAppend,
     IfChanged,
+    Increment,
     KeepColumn,
     LaterStamp,
     LatestTime,
@@ -54,12 +55,14 @@ SEED = "_trackable_seed"
 
 ROLES = ("created_at", "updated_at", "created_by", "updated_by", "history")
 #: Roles that an UPDATE may change; added to ``save(update_fields=...)``.
-UPDATE_ROLES = ("updated_at", "updated_by", "history")
+#: ``version`` (:class:`~django_trackable.models.VersionedModel`) counts the
+#: writes that record an entry: 1 on create, one more with each entry.
+UPDATE_ROLES = ("updated_at", "updated_by", "history", "version")
 
 _MUTABLE_TYPES = frozenset({"JSONField", "ArrayField", "HStoreField"})
 #: Values a stamp's pre_save() hands to the UPDATE compiler as SQL, not as a
 #: value; each has ``as_expression(field_name)`` for callers that need one.
-SQL_VALUES = (KeepColumn, Unreturned, AppendEntry, LaterStamp)
+SQL_VALUES = (KeepColumn, Unreturned, AppendEntry, LaterStamp, Increment)
 _UNSET: Any = object()
 
 
@@ -350,6 +353,10 @@ def field_pre_save(field: _StampMixin, instance: models.Model, add: bool) -> Any
     if type(value) in SQL_VALUES:
         if type(value) is LaterStamp:  # the instance holds its own time
             instance.__dict__[model_field.attname] = value.time
+        if role == "version" and type(value) is not KeepColumn:
+            # Only the database knows the new count: read it again on access
+            # (post_save receivers, such as django-reversion's, see it too).
+            instance.__dict__.pop(model_field.attname, None)
         return value
     if role == "created_by" or role == "updated_by":
         instance.__dict__[model_field.attname] = value
@@ -370,6 +377,9 @@ def finish_write(instance: models.Model, *, saved: bool) -> None:
         return
     options = options_for(type(instance))
     remember(instance, None if plan.add or seed is None else seed.only)
+    version = options.roles.get("version")
+    if version is not None and not plan.add and bumps_version(plan.values.get("version")):
+        instance.__dict__.pop(version.attname, None)  # counted in SQL: load it on access
     history = options.history
     if history is None or plan.add:
         return
@@ -421,6 +431,8 @@ def make_plan(instance: models.Model, add: bool) -> Plan:
                 "create", seed.now, user, _initial_changes(instance, options), get_current_extra()
             )
             values["history"] = [entry]
+            if "version" in roles:
+                values["version"] = 1
         return Plan(True, values, user=user, entry=entry)
 
     keep: dict[str, Any] = dict(options.keep)
@@ -459,6 +471,8 @@ def make_plan(instance: models.Model, add: bool) -> Plan:
         append = AppendEntry(history.column or history.attname, entry, options.limit, target)
     values = {**keep, "history": append}
     updated_at = roles.get("updated_at")
+    if "version" in roles:
+        values["version"] = next_version(roles["version"], () if known else sql_changes)
     if known:
         if updated_at is not None:
             values["updated_at"] = LaterStamp(updated_at, seed.now)
@@ -496,6 +510,22 @@ def _untracked_update(instance: models.Model, options: ModelOptions) -> dict[str
 
 #: The stamps a save sets; the other roles are bookkeeping of the lifecycle mixins.
 _STAMP_ROLES = ("created_at", "updated_at", "created_by", "updated_by")
+
+
+def next_version(field: models.Field[Any, Any], sql_changes: Sequence[SQLChange] = ()) -> Any:
+    """The ``version`` an UPDATE that appends an entry writes: one more, counted in SQL.
+
+    With ``sql_changes`` the entry is only appended where a value changes, and
+    so is the count raised.
+    """
+    if not sql_changes:
+        return Increment(field.column or field.attname)
+    return Unreturned(IfChanged(field, models.F(field.name) + 1, sql_changes))
+
+
+def bumps_version(value: Any) -> bool:
+    """Whether a planned ``version`` value is counted by the database."""
+    return type(value) is Increment or type(value) is Unreturned
 
 
 def _initial_changes(instance: models.Model, options: ModelOptions) -> dict[str, Any]:

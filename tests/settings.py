@@ -62,11 +62,15 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "reversion",
+    "simple_history",
+    "auditlog",
     "django_trackable",
     "tests.testapp",
     "tests.adminapp",
     "tests.recordsapp",
     "tests.privacyapp",
+    "tests.integrationsapp",
 ]
 
 MIDDLEWARE = [

@@ -41,7 +41,7 @@ def test_trackable_model_listed_before_a_lifecycle_mixin_passes_the_checks(monke
             app_label = "testapp"
 
     assert lifecycle_ids(monkeypatch, Backwards) == []
-    assert Backwards._default_manager.deleted == "exclude"
+    assert Backwards._default_manager._deleted_rows == "exclude"
     assert hasattr(Backwards.objects, "deleted_since")
 
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from tests.testapp import views
 
@@ -16,4 +16,5 @@ urlpatterns = [
     path("ahello/", views.ahello),
     path("sign-in/", views.sign_in),
     path("admin/", admin.site.urls),
+    path("integrations/", include("tests.integrationsapp.urls")),
 ]

@@ -38,6 +38,7 @@ from django_trackable.models.tenant import (
 )
 from django_trackable.models.trackable import AuditableModel, HistoryUnavailable, TrackableModel
 from django_trackable.models.uuid_pk import UUIDModel
+from django_trackable.models.versioned import VersionedModel, VersionField
 from django_trackable.models.visits import (
     LoginAttempt,
     LoginAttemptQuerySet,
@@ -87,6 +88,8 @@ __all__ = [
     "UserDeviceQuerySet",
     "UserVisit",
     "UserVisitQuerySet",
+    "VersionField",
+    "VersionedModel",
     "alive_related",
     "record_model_for",
     "record_models",

@@ -126,6 +126,8 @@ def stamp_values(
         values[options.history.name] = HistoryAppend(
             options.history.name, entry, limit=options.limit, target=target
         )
+        if "version" in roles:
+            values[roles["version"].name] = models.F(roles["version"].name) + 1
     return values, entry, user
 
 
@@ -135,7 +137,8 @@ def apply_written(
     """Give ``instance`` the values an UPDATE of this package just wrote to its row.
 
     ``values`` maps field names to plain values, except the history field,
-    whose in-memory list (when loaded) gets ``entry`` appended instead.
+    whose in-memory list (when loaded) gets ``entry`` appended instead, and
+    values the database computed (``version``), which are loaded on access.
     """
     model = type(instance)
     options = tracking.options_for(model)
@@ -150,6 +153,9 @@ def apply_written(
                 entries.append(entry)
                 if options.limit is not None and len(entries) > options.limit:
                     del entries[: -options.limit]
+            continue
+        if hasattr(value, "resolve_expression"):
+            instance.__dict__.pop(field.attname, None)
             continue
         setattr(instance, field.attname, value)
         if field.is_relation:

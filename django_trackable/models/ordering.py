@@ -328,8 +328,13 @@ class OrderedQuerySet(LifecycleQuerySet[_M]):
                     renumber(model, group, using, last=moved)
         return count
 
-    def delete(self) -> tuple[int, dict[str, int]]:
-        """Delete (soft or hard, as the model does), then close the gaps in each group."""
+    def delete(self, *, hard: bool = False) -> tuple[int, dict[str, int]]:
+        """Delete (soft or hard, as the model does), then close the gaps in each group.
+
+        ``hard=True`` (soft-deletable models) is :meth:`hard_delete`.
+        """
+        if hard:
+            return self.hard_delete()
         with transaction.atomic(using=self.db):
             groups = _lock_groups_of(self.model, self, self.db)
             result: tuple[int, dict[str, int]] = super().delete()

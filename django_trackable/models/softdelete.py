@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 from django.db import models, router, transaction
 from django.db.models.lookups import IsNull
 from django.db.models.sql.where import WhereNode
+from django.dispatch import Signal
 from django.utils.translation import gettext_lazy as _
 
 from django_trackable import statements, tracking
@@ -54,6 +55,14 @@ _M = TypeVar("_M", bound=models.Model)
 
 # Primary keys per statement when restoring (well under every backend's limit).
 _CHUNK = 500
+
+#: Internal, for the integrations (django-simple-history): sent inside the
+#: write's transaction after a soft delete or restore, once per model (and per
+#: statement of a restore), with ``sender`` (the model), ``action``
+#: (``"delete"`` or ``"restore"``), ``rows`` (a lazy queryset of exactly the
+#: rows written, evaluated only by a receiver that needs them) and ``when``
+#: (the write's time). Not sent when nobody listens.
+rows_soft_written = Signal()
 
 
 class DeletedAtField(_StampMixin, _DateTimeField):
@@ -176,13 +185,16 @@ class SoftDeleteQuerySet(LifecycleQuerySet[_M]):
         name = _required_deleted_field(self.model).name
         return cast("Self", self.with_deleted().filter(**{f"{name}__gt": to_datetime(timestamp)}))
 
-    def delete(self) -> tuple[int, dict[str, int]]:
+    def delete(self, *, hard: bool = False) -> tuple[int, dict[str, int]]:
         """Soft-delete the rows, and their soft-deletable CASCADE dependants.
 
         One UPDATE per model (per level of a self-referencing relation), with
         stamps and a ``delete`` entry per row. Returns ``(count, {label: count})``
         like Django's ``delete()``. No ``pre_delete``/``post_delete`` signals.
+        ``hard=True`` is :meth:`hard_delete` (django-handleref's spelling).
         """
+        if hard:
+            return self.hard_delete()
         self._check_deletable("delete")
         return soft_delete(self)
 
@@ -324,6 +336,7 @@ def soft_delete(
     model = queryset.model
     using = queryset.db
     counts: Counter[str] = Counter()
+    written: dict[str, type[models.Model]] = {_label(model): model}
     with transaction.atomic(using=using, savepoint=False):
         name = _required_deleted_field(model).name
         count = _write(queryset.filter(**{f"{name}__isnull": True}), "delete", seed, instance)
@@ -344,7 +357,14 @@ def soft_delete(
                 found = _write(dependants, "delete", seed)
                 if found:
                     counts[_label(child)] += found
+                    written[_label(child)] = child
                     pending.append(child)
+        for label, written_model in written.items():
+            if counts[label] and rows_soft_written.has_listeners(written_model):
+                # The call's rows, all levels at once: each got date_deleted = seed.now.
+                deleted = _required_deleted_field(written_model).name
+                rows = written_model._base_manager.db_manager(using).filter(**{deleted: seed.now})
+                rows_soft_written.send(written_model, action="delete", rows=rows, when=seed.now)
     return sum(counts.values()), {label: n for label, n in counts.items() if n}
 
 
@@ -388,7 +408,15 @@ def soft_restore(
                     rows = model._base_manager.db_manager(using).filter(
                         pk__in=chunk, **{f"{deleted}__isnull": False}
                     )
-                    counts[_label(model)] += _write(rows, "restore", seed)
+                    restored = _write(rows, "restore", seed)
+                    counts[_label(model)] += restored
+                    if restored and rows_soft_written.has_listeners(model):
+                        rows_soft_written.send(
+                            model,
+                            action="restore",
+                            rows=model._base_manager.db_manager(using).filter(pk__in=chunk),
+                            when=seed.now,
+                        )
             level = next_level
     return sum(counts.values()), {label: n for label, n in counts.items() if n}
 
@@ -431,14 +459,17 @@ class SoftDeleteModel(_LifecycleModel):
         abstract = True
 
     def delete(
-        self, using: str | None = None, keep_parents: bool = False
+        self, using: str | None = None, keep_parents: bool = False, *, hard: bool = False
     ) -> tuple[int, dict[str, int]]:
         """Soft-delete this row (one UPDATE) and its soft-deletable CASCADE dependants.
 
         Returns ``(count, {label: count})``; ``(0, {})`` when the row was
         already deleted. Sends no ``pre_delete``/``post_delete`` signals.
         ``keep_parents`` is accepted for Django's signature and ignored.
+        ``hard=True`` is :meth:`hard_delete` (django-handleref's spelling).
         """
+        if hard:
+            return self.hard_delete(using=using, keep_parents=keep_parents)
         if self.pk is None:
             raise ValueError(
                 f"{self._meta.object_name} object can't be deleted because its "

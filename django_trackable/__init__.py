@@ -9,12 +9,15 @@ from django_trackable.context import (
     get_current_user,
     tracking_disabled,
 )
+from django_trackable.feed import changes_since
 
 __version__ = "0.1.0"
+
 
 __all__ = [
     "__version__",
     "acting_as",
+    "changes_since",
     "get_current_request",
     "get_current_tenant",
     "get_current_user",

@@ -30,7 +30,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, models, transaction  # noqa: E402
 from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
 
-from benchmarks.benchapp.models import Plain, PlainStamped, Tracked  # noqa: E402
+from benchmarks.benchapp.models import Audited, Plain, PlainStamped, Tracked  # noqa: E402
 from benchmarks.database import ensure_database  # noqa: E402
 from django_trackable import acting_as  # noqa: E402
 from django_trackable.history import build_entry  # noqa: E402
@@ -51,7 +51,7 @@ def create_tables() -> None:
     ensure_database()
     existing = set(connection.introspection.table_names())
     with connection.schema_editor() as editor:
-        for model in (Plain, Tracked, PlainStamped):
+        for model in (Plain, Tracked, PlainStamped, Audited):
             if model._meta.db_table in existing:
                 editor.delete_model(model)
     # Migrated apps first: the benchmark tables have foreign keys to auth_user.

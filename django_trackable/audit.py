@@ -386,7 +386,11 @@ def _pg_log_insert(appended: _Appended, connection: BaseDatabaseWrapper) -> tupl
     values = _constants(appended, connection)
     actor_type = AuditLog._meta.get_field("actor").db_type(connection)
     ct_sql, ct_params = _content_type_sql(appended.target, connection)
-    if appended.ordered_reprs is not None:
+    single = _single_repr(appended)
+    repr_sql = "COALESCE(t.v, '')"
+    if single is not None:  # one row (a save): no join to find its text
+        source, source_params, repr_sql = f"{_ROWS} AS r", [], "%s"
+    elif appended.ordered_reprs is not None:
         source = (
             f'(SELECT *, row_number() OVER () AS "_trackable_n" FROM {_ROWS}) AS r '
             "LEFT JOIN unnest(CAST(%s AS text[])) WITH ORDINALITY AS t(v, n) "
@@ -403,7 +407,7 @@ def _pg_log_insert(appended: _Appended, connection: BaseDatabaseWrapper) -> tupl
         f"{_insert_into(connection)} SELECT CAST(%s AS timestamp with time zone), "
         f"CAST(%s AS {actor_type}), %s, "
         "COALESCE(r.\"_trackable_entry\" ->> 'action', ''), "
-        f"{ct_sql}, CAST(r.\"_trackable_pk\" AS text), COALESCE(t.v, ''), "
+        f'{ct_sql}, CAST(r."_trackable_pk" AS text), {repr_sql}, '
         "COALESCE(r.\"_trackable_entry\" -> 'changes', '{}'::jsonb), CAST(%s AS jsonb) "
         f"FROM {source} WHERE r.\"_trackable_entry\" ->> 'timestamp' = %s"
     )
@@ -412,11 +416,21 @@ def _pg_log_insert(appended: _Appended, connection: BaseDatabaseWrapper) -> tupl
         values["actor"],
         values["actor_repr"],
         *ct_params,
+        *([single] if single is not None else []),
         values["extra"],
         *source_params,
         appended.entry["timestamp"],
     ]
     return sql, params
+
+
+def _single_repr(appended: _Appended) -> str | None:
+    """The text of the one row a statement writes, when it writes one known row."""
+    if appended.ordered_reprs is not None and len(appended.ordered_reprs) == 1:
+        return appended.ordered_reprs[0]
+    if appended.pks is not None and len(appended.pks) == 1:
+        return appended.reprs.get(str(appended.pks[0]), "")
+    return None
 
 
 # --- elsewhere: one INSERT ... SELECT after the statement ------------------------------------

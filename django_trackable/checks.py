@@ -470,7 +470,36 @@ def check_databases(**kwargs: Any) -> list[checks.CheckMessage]:
                         id="django_trackable.E005",
                     )
                 )
-    return errors
+    return [*errors, *_check_audit_log_database()]
+
+
+def _check_audit_log_database() -> list[checks.CheckMessage]:
+    """W040: the audit log on another database than an audited model's rows."""
+    from django_trackable.audit import log_database
+    from django_trackable.tracking import options_for
+
+    if _VALIDATORS["DATABASE"](trackable_settings.DATABASE):
+        return []  # E003 already says what is wrong
+    log_db = log_database()
+    warnings: list[checks.CheckMessage] = []
+    for model in _tracked_models():
+        if not options_for(model).audit:
+            continue
+        row_db = router.db_for_write(model)
+        if row_db != log_db:
+            warnings.append(
+                checks.Warning(
+                    f"{model._meta.label}'s rows are written to database {row_db!r} but the "
+                    f"audit log to {log_db!r}: its AuditLog rows are written when the "
+                    "transaction commits, so a crash in between loses them.",
+                    hint="Route AuditLog to the same database as the audited models "
+                    f"({SETTING_NAME}['DATABASE'] or a router) for one atomic write, "
+                    "or accept the gap.",
+                    obj=model,
+                    id="django_trackable.W040",
+                )
+            )
+    return warnings
 
 
 _VISIT_MIDDLEWARE = "django_trackable.middleware.VisitMiddleware"

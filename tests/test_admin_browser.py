@@ -115,8 +115,10 @@ class AdminInTheBrowser(StaticLiveServerTestCase):
 
     def log_in(self) -> None:
         self.open("/admin/login/?next=/admin/")
-        self.driver.find_element(By.NAME, "username").send_keys("admin")
-        self.driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+        # Found once the page has settled: a node of a page still loading can vanish.
+        self.wait_for("input[type=submit]")
+        self.wait_for("input[name=username]").send_keys("admin")
+        self.wait_for("input[name=password]").send_keys(PASSWORD)
         self.click_and_wait(self.driver.find_element(By.CSS_SELECTOR, "input[type=submit]"))
         self.wait_for("#site-name")
         assert "/admin/login/" not in self.driver.current_url

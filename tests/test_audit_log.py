@@ -374,3 +374,16 @@ def test_set_null_on_delete_is_logged_for_each_dependant():
     category.delete()
 
     assert _log(product)[-1].changes == {"category": [pk, None]}
+
+
+def test_check_w040_warns_when_the_log_is_on_another_database(settings):
+    from django_trackable import checks
+
+    settings.TRACKABLE = {"AUDIT_LOG": True, "DATABASE": "other"}
+    warned = {m.obj for m in checks.check_databases() if m.id == "django_trackable.W040"}
+    assert Product in warned
+
+    settings.TRACKABLE = {"AUDIT_LOG": True}
+    assert [m for m in checks.check_databases() if m.id == "django_trackable.W040"] == []
+    settings.TRACKABLE = {"AUDIT_LOG": False, "DATABASE": "other"}
+    assert [m for m in checks.check_databases() if m.id == "django_trackable.W040"] == []

@@ -28,6 +28,12 @@ class Tracked(Fields, TrackableModel):
     pass
 
 
+class Audited(Fields, TrackableModel):
+    """Tracked, with every entry also written to AuditLog (benchmarks.audit)."""
+
+    track_audit_log = True
+
+
 class PlainStamped(Fields):
     """Plain Django with the same five extra columns as Tracked, filled by hand-written code.
 

@@ -388,6 +388,7 @@ def _pg_log_insert(appended: _Appended, connection: BaseDatabaseWrapper) -> tupl
     ct_sql, ct_params = _content_type_sql(appended.target, connection)
     single = _single_repr(appended)
     repr_sql = "COALESCE(t.v, '')"
+    source_params: list[Any]
     if single is not None:  # one row (a save): no join to find its text
         source, source_params, repr_sql = f"{_ROWS} AS r", [], "%s"
     elif appended.ordered_reprs is not None:
@@ -396,7 +397,7 @@ def _pg_log_insert(appended: _Appended, connection: BaseDatabaseWrapper) -> tupl
             "LEFT JOIN unnest(CAST(%s AS text[])) WITH ORDINALITY AS t(v, n) "
             'ON t.n = r."_trackable_n"'
         )
-        source_params: list[Any] = [appended.ordered_reprs]
+        source_params = [appended.ordered_reprs]
     else:
         source = (
             f"{_ROWS} AS r LEFT JOIN jsonb_each_text(CAST(%s AS jsonb)) AS t(k, v) "

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import json
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
@@ -483,48 +484,82 @@ def deferred(using: str) -> Iterator[None]:
 
 def _follow_up(appended: _Appended, connection: BaseDatabaseWrapper) -> None:
     """``INSERT INTO auditlog SELECT ... FROM <table>`` for the rows the statement wrote."""
-    qn = connection.ops.quote_name
     options = tracking.options_for(appended.table)
-    history = options.history
-    assert history is not None
-    meta = appended.table._meta
-    pk = meta.pk
+    pk = appended.table._meta.pk
     values = _constants(appended, connection)
-    ct_sql, ct_params = _content_type_sql(appended.target, connection)
-    column = f"t.{qn(history.column or history.attname)}"
-    pk_column = f"t.{qn(pk.column or pk.attname)}"
-    object_id = f"CAST(({_sqlite_json(pk).replace('{v}', pk_column)}) AS TEXT)"
-    where = [f"json_extract({column}, '$[#-1].timestamp') = %s"]
-    where_params: list[Any] = [appended.entry["timestamp"]]
+    single = _single_repr(appended)
     if appended.pks is not None:
-        where.append(f"{pk_column} IN (SELECT value FROM json_each(%s))")
-        where_params.append(json.dumps([pk.get_db_prep_value(v, connection) for v in appended.pks]))
+        rows = "pk"
+        rows_params: list[Any] = [
+            json.dumps([pk.get_db_prep_value(v, connection) for v in appended.pks])
+        ]
     elif appended.stamped:
         stamp = options.roles["updated_at"]
-        where.append(f"t.{qn(stamp.column or stamp.attname)} >= %s")
-        where_params.append(stamp.get_db_prep_value(appended.moment, connection))
-    reprs = appended.reprs
-    if appended.ordered_reprs is not None and appended.pks is None:
-        reprs = {}  # rows an upsert wrote: their order is not known here
-    sql = (
-        f"{_insert_into(connection)} SELECT %s, %s, %s, "
-        f"COALESCE(json_extract({column}, '$[#-1].action'), ''), {ct_sql}, {object_id}, "
-        "COALESCE(r.value, ''), "
-        f"COALESCE(json_extract({column}, '$[#-1].changes'), '{{}}'), %s "
-        f"FROM {qn(meta.db_table)} AS t LEFT JOIN json_each(%s) AS r ON r.key = {object_id} "
-        f"WHERE {' AND '.join(where)}"
+        rows = "stamp"
+        rows_params = [stamp.get_db_prep_value(appended.moment, connection)]
+    else:
+        rows, rows_params = "scan", []
+    if single is not None:
+        reprs: Any = single
+    elif appended.ordered_reprs is not None and appended.pks is None:
+        reprs = "{}"  # rows an upsert wrote: their order is not known here
+    else:
+        reprs = json.dumps(appended.reprs)
+    sql = _follow_up_sql(
+        appended.table, appended.target, connection.alias, rows, single is not None
     )
+    meta = (appended.target._meta.concrete_model or appended.target)._meta
     params = [
         values["timestamp"],
         values["actor"],
         values["actor_repr"],
-        *ct_params,
+        meta.app_label,
+        meta.model_name,
+        *([reprs] if single is not None else []),
         values["extra"],
-        json.dumps(reprs),
-        *where_params,
+        *([] if single is not None else [reprs]),
+        appended.entry["timestamp"],
+        *rows_params,
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+@functools.lru_cache(maxsize=256)
+def _follow_up_sql(
+    table: type[models.Model], target: type[models.Model], alias: str, rows: str, single: bool
+) -> str:
+    """The follow-up's SQL for one table and way of finding its rows (cached: it only
+    depends on names)."""
+    connection = connections[alias]
+    qn = connection.ops.quote_name
+    options = tracking.options_for(table)
+    history = options.history
+    assert history is not None
+    meta = table._meta
+    pk = meta.pk
+    column = f"t.{qn(history.column or history.attname)}"
+    pk_column = f"t.{qn(pk.column or pk.attname)}"
+    object_id = f"CAST(({_sqlite_json(pk).replace('{v}', pk_column)}) AS TEXT)"
+    ct_sql, _ct_params = _content_type_sql(target, connection)
+    where = [f"json_extract({column}, '$[#-1].timestamp') = %s"]
+    if rows == "pk":
+        where.append(f"{pk_column} IN (SELECT value FROM json_each(%s))")
+    elif rows == "stamp":
+        stamp = options.roles["updated_at"]
+        where.append(f"t.{qn(stamp.column or stamp.attname)} >= %s")
+    if single:
+        target_repr, source = "%s", f"{qn(meta.db_table)} AS t"
+    else:
+        target_repr = "COALESCE(r.value, '')"
+        source = f"{qn(meta.db_table)} AS t LEFT JOIN json_each(%s) AS r ON r.key = {object_id}"
+    return (
+        f"{_insert_into(connection)} SELECT %s, %s, %s, "
+        f"COALESCE(json_extract({column}, '$[#-1].action'), ''), {ct_sql}, {object_id}, "
+        f"{target_repr}, "
+        f"COALESCE(json_extract({column}, '$[#-1].changes'), '{{}}'), %s "
+        f"FROM {source} WHERE {' AND '.join(where)}"
+    )
 
 
 # --- the log on another database: written on commit -----------------------------------------

@@ -27,7 +27,7 @@ import contextlib
 import datetime
 import functools
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -47,10 +47,12 @@ from django_trackable.expressions import (
     IfChanged,
     LaterStamp,
     LatestTime,
+    NewestEntryAt,
     Unreturned,
     _sqlite_json,
 )
 from django_trackable.history import MASK, Entry, build_entry, to_datetime, to_json
+from django_trackable.signals import history_recorded, send_signal
 from django_trackable.tracking import REPR_LENGTH as _REPR_LENGTH
 from django_trackable.tracking import instance_repr as _instance_repr
 
@@ -109,6 +111,7 @@ class _Appended:
     reprs: dict[str, str] = field(default_factory=dict)  # by str(pk)
     ordered_reprs: list[str] | None = None  # an INSERT's, in row order
     stamped: bool = False  # the statement sets updated_at to the entry's time
+    instances: list[Any] = field(default_factory=list)  # the instances written, when known
 
     @property
     def moment(self) -> datetime.datetime:
@@ -156,6 +159,7 @@ def _update_appended(query: Any) -> _Appended | None:
     if stamped:
         appended.stamped = _sets(_stamp_value(query, updated_at), first.entry)
     targets = [a.target for a in appends if a.target is not None and a.target.pk is not None]
+    appended.instances = [t.instance for t in targets if t.instance is not None]
     if targets and len(targets) == len(appends):
         appended.pks = [t.pk for t in targets]
         appended.reprs = {str(t.pk): t.repr for t in targets if t.repr}
@@ -230,35 +234,90 @@ def _insert_appended(query: Any, returned: Any = None, returning: Any = None) ->
 
 
 def run_update(compiler: Any, execute: Callable[[], Any]) -> Any:
-    """Execute an UPDATE (``execute``) with the audit write its appends need."""
+    """Execute an UPDATE (``execute``) with the audit write and signal its appends need."""
     query = compiler.query
-    options = tracking.options_for(query.model)
-    if options.history is None or not options.audit_possible:
+    if tracking.options_for(query.model).history is None or not _hooked(query.model):
         return execute()
     appended = _update_appended(query)
-    if appended is None or not audit_enabled(appended.target):
+    if appended is None:
         return execute()
-    return _run(compiler, lambda: appended, execute, lambda _result: appended)
+    if audit_enabled(appended.target):
+        result = _run(compiler, lambda: appended, execute, lambda _result: appended)
+    else:
+        result = execute()
+    _announce(appended, compiler.using)
+    return result
 
 
 def run_insert(compiler: Any, returning: Any, execute: Callable[[], Any]) -> Any:
-    """Execute an INSERT (``execute``) with the audit write its create entries need."""
+    """Execute an INSERT (``execute``) with the audit write and signal its entries need."""
     query = compiler.query
-    options = tracking.options_for(query.model)
     if (
-        options.history is None
-        or not options.audit_possible
+        tracking.options_for(query.model).history is None
         or not query.objs
-        or not audit_enabled(type(query.objs[0]))
         or not is_tracking_enabled()
+        or not _hooked(query.model)
     ):
         return execute()
-    return _run(
-        compiler,
-        lambda: _insert_appended(query),
-        execute,
-        lambda result: _insert_appended(query, result, returning),
+    written: list[_Appended | None] = []
+
+    def after(result: Any) -> _Appended | None:
+        appended = _insert_appended(query, result, returning)
+        written.append(appended)
+        return appended
+
+    if audit_enabled(type(query.objs[0])):
+        result = _run(compiler, lambda: _insert_appended(query), execute, after)
+        if not written:  # PostgreSQL: the statement logged its rows itself
+            after(result)
+    else:
+        result = execute()
+        after(result)
+    if written[0] is not None:
+        _announce(written[0], compiler.using, query.objs)
+    return result
+
+
+def _hooked(model: type[models.Model]) -> bool:
+    return tracking.options_for(model).audit_possible or bool(history_recorded.receivers)
+
+
+def _announce(
+    appended: _Appended, using: str, instances: Sequence[models.Model] | None = None
+) -> None:
+    """Send ``history_recorded`` for the rows one statement appended to."""
+    if not history_recorded.has_listeners(appended.target):
+        return
+    if instances is None:
+        instances = [i for i in appended.instances if i is not None]
+    entry = appended.entry
+    if appended.pks is None or len(appended.pks) != 1:
+        entry = {k: v for k, v in entry.items() if k != "changes"}
+    send_signal(
+        history_recorded,
+        appended.target,
+        using,
+        queryset=_written_rows(appended, using),
+        instances=list(instances),
+        entry=entry,
     )
+
+
+def _written_rows(appended: _Appended, using: str) -> models.QuerySet[Any]:
+    """A lazy queryset of exactly the rows one statement appended an entry to."""
+    options = tracking.options_for(appended.table)
+    rows: models.QuerySet[Any] = appended.target._base_manager.using(using).all()
+    if appended.pks is not None:
+        by_pk: models.QuerySet[Any] = rows.filter(pk__in=appended.pks)
+        return by_pk
+    if appended.stamped:
+        rows = rows.filter(**{f"{options.roles['updated_at'].name}__gte": appended.moment})
+    history = options.history
+    assert history is not None
+    written: models.QuerySet[Any] = rows.filter(
+        NewestEntryAt(history.name, appended.entry["timestamp"])
+    )
+    return written
 
 
 def _run(

@@ -115,6 +115,7 @@ _VALIDATORS: dict[str, Callable[[Any], str | None]] = {
     "HISTORY_LIMIT": _is_optional_positive_int,
     "MASKED_FIELDS": _is_str_sequence,
     "AUDIT_LOG": _is_bool,
+    "SIGNALS_ON_COMMIT": _is_bool,
     "RECORD_VISITS": _is_bool,
     "VISIT_ANONYMOUS": _is_bool,
     "VISIT_EXCLUDE_PATHS": _is_regex_sequence,

@@ -48,6 +48,7 @@ class TrackableSettings:
     HISTORY_LIMIT: int | None = None
     MASKED_FIELDS: tuple[str, ...] = DEFAULT_MASKED_FIELDS
     AUDIT_LOG: bool = False
+    SIGNALS_ON_COMMIT: bool = False
     RECORD_VISITS: bool = True
     VISIT_ANONYMOUS: bool = False
     VISIT_EXCLUDE_PATHS: tuple[str, ...] = (r"^/static/", r"^/media/", r"^/favicon\.ico$")

@@ -604,6 +604,34 @@ class Increment:
         return f"{connection.ops.quote_name(self.column)} + 1", []
 
 
+class NewestEntryAt(Expression):
+    """True for rows whose newest history entry has the ``timestamp`` given (exact text)."""
+
+    conditional = True
+
+    def __init__(self, field_name: str, timestamp: str) -> None:
+        super().__init__(output_field=models.BooleanField())
+        self.history: Any = models.F(field_name)
+        self.timestamp = timestamp
+
+    def get_source_expressions(self) -> list[Any]:
+        return [self.history]
+
+    def set_source_expressions(self, exprs: Sequence[Any]) -> None:
+        (self.history,) = exprs
+
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> _SQL:  # type: ignore[override]
+        history_sql, params = compiler.compile(self.history)
+        if connection.vendor == "postgresql":
+            is_list = f"jsonb_typeof({history_sql}) = 'array'"
+            newest = f"{history_sql} -> -1 ->> 'timestamp'"
+        else:
+            is_list = f"json_valid({history_sql})"
+            newest = f"json_extract({history_sql}, '$[#-1].timestamp')"
+        sql = f"(CASE WHEN {is_list} THEN {newest} END) = %s"
+        return sql, [*params, *params, self.timestamp]
+
+
 class HistoryHasUser(Expression):
     """True for rows with a history entry by the user whose primary key is ``user_pk``."""
 

@@ -271,7 +271,7 @@ def _tracked_update_values(
         user = seed.resolve_user()
         user_pk = tracking.user_pk_for(roles.get("updated_by"), user)
         entry = build_entry("update", seed.now, user, {}, get_current_extra())
-        target = tracking.AuditTarget(model) if options.audit_possible else None
+        target = tracking.AuditTarget(model) if tracking.statement_hooks(model) else None
         values[history.name] = HistoryAppend(
             history.name, entry, sql_changes, options.limit, target=target
         )

@@ -175,11 +175,21 @@ class ModelOptions:
 
 @dataclass(frozen=True, slots=True)
 class AuditTarget:
-    """The object an append is about, for its AuditLog row (see :mod:`django_trackable.audit`)."""
+    """The object an append is about, for its AuditLog row and ``history_recorded``
+    (see :mod:`django_trackable.audit`)."""
 
     model: type[models.Model]
     pk: Any = None
     repr: str = ""
+    instance: Any = field(default=None, compare=False)
+
+
+def statement_hooks(model: type[models.Model]) -> bool:
+    """Whether writes of ``model`` run as tracked statements: for the audit log, or for
+    receivers of :data:`~django_trackable.signals.history_recorded`."""
+    from django_trackable.signals import history_recorded
+
+    return options_for(model).audit_possible or bool(history_recorded.receivers)
 
 
 #: Longest ``target_repr`` kept.
@@ -188,7 +198,7 @@ REPR_LENGTH = 255
 
 def audit_target(instance: models.Model) -> AuditTarget:
     """``instance`` as an :class:`AuditTarget` (its ``str()``, when its model defines one)."""
-    return AuditTarget(type(instance), instance.pk, instance_repr(instance))
+    return AuditTarget(type(instance), instance.pk, instance_repr(instance), instance)
 
 
 def instance_repr(instance: models.Model) -> str:
@@ -462,7 +472,7 @@ def make_plan(instance: models.Model, add: bool) -> Plan:
     user_pk = user_pk_for(roles.get("updated_by"), user)
     action, extra = _update_action()
     entry = build_entry(action, seed.now, user, known, extra)
-    target = audit_target(instance) if options.audit_possible else None
+    target = audit_target(instance) if statement_hooks(type(instance)) else None
     if sql_changes:
         append: Any = Unreturned(
             HistoryAppend(history.name, entry, sql_changes, options.limit, target=target)

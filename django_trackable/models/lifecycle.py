@@ -121,7 +121,7 @@ def stamp_values(
             action, seed.now, user, changes, {**get_current_extra(), **(extra or {})}
         )
         target = None
-        if options.audit_possible:
+        if tracking.statement_hooks(model):
             target = tracking.audit_target(instance) if instance else tracking.AuditTarget(model)
         values[options.history.name] = HistoryAppend(
             options.history.name, entry, limit=options.limit, target=target

@@ -36,6 +36,7 @@ from django_trackable.models.lifecycle import (
 )
 from django_trackable.models.trackable import TrackableModel
 from django_trackable.querysets import _TrackedWritesQuerySet
+from django_trackable.signals import restored, send_signal, soft_deleted
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -360,11 +361,11 @@ def soft_delete(
                     written[_label(child)] = child
                     pending.append(child)
         for label, written_model in written.items():
-            if counts[label] and rows_soft_written.has_listeners(written_model):
+            if counts[label]:
                 # The call's rows, all levels at once: each got date_deleted = seed.now.
                 deleted = _required_deleted_field(written_model).name
                 rows = written_model._base_manager.db_manager(using).filter(**{deleted: seed.now})
-                rows_soft_written.send(written_model, action="delete", rows=rows, when=seed.now)
+                _announce(written_model, "delete", rows, seed.now, using)
     return sum(counts.values()), {label: n for label, n in counts.items() if n}
 
 
@@ -410,15 +411,26 @@ def soft_restore(
                     )
                     restored = _write(rows, "restore", seed)
                     counts[_label(model)] += restored
-                    if restored and rows_soft_written.has_listeners(model):
-                        rows_soft_written.send(
-                            model,
-                            action="restore",
-                            rows=model._base_manager.db_manager(using).filter(pk__in=chunk),
-                            when=seed.now,
-                        )
+                    if restored:
+                        rows = model._base_manager.db_manager(using).filter(pk__in=chunk)
+                        _announce(model, "restore", rows, seed.now, using)
             level = next_level
     return sum(counts.values()), {label: n for label, n in counts.items() if n}
+
+
+def _announce(
+    model: type[models.Model],
+    action: str,
+    rows: models.QuerySet[Any],
+    when: datetime.datetime,
+    using: str,
+) -> None:
+    """The integrations' internal signal, then the public ``soft_deleted`` / ``restored``."""
+    if rows_soft_written.has_listeners(model):
+        rows_soft_written.send(model, action=action, rows=rows, when=when)
+    public = soft_deleted if action == "delete" else restored
+    if public.has_listeners(model):
+        send_signal(public, model, using, queryset=rows, when=when)
 
 
 def _apply_to_instance(instance: models.Model, action: str, seed: tracking.Seed) -> None:

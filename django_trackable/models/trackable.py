@@ -69,7 +69,7 @@ class _TrackedWritesModel(models.Model):
     save_base.alters_data = True  # type: ignore[attr-defined]
 
     def _do_update(self, base_qs: Any, *args: Any, **kwargs: Any) -> Any:
-        if tracking.options_for(type(self)).audit_possible:
+        if tracking.statement_hooks(type(self)):
             # Django made this queryset for this one UPDATE: make it a tracked statement.
             base_qs.query.__class__ = statements.TrackedQuery
         return super()._do_update(base_qs, *args, **kwargs)
@@ -77,7 +77,7 @@ class _TrackedWritesModel(models.Model):
     def _do_insert(
         self, manager: Any, using: str, fields: Any, returning_fields: Any, raw: bool
     ) -> Any:
-        if not tracking.options_for(type(self)).audit_possible:
+        if not tracking.statement_hooks(type(self)):
             return super()._do_insert(manager, using, fields, returning_fields, raw)  # type: ignore[misc]
         return statements.insert(
             manager.model,

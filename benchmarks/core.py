@@ -131,6 +131,23 @@ def op_load(rows: int) -> Operation:
     return (f"load {rows:,} rows", setup, run, 1)
 
 
+def op_load_long(rows: int, entries: int) -> Operation:
+    """Listing rows that each hold ``entries`` entries, without reading ``history``."""
+
+    def setup(model: Any) -> None:
+        if model is PlainStamped:
+            reset(Tracked, 1)
+        reset(model, rows)
+        if model is Tracked:
+            entry = build_entry("update", django.utils.timezone.now(), None, {"quantity": [1, 2]})
+            model.objects.update(history=[entry] * entries)
+
+    def run(model: Any, _state: Any) -> None:
+        list(model.objects.all())
+
+    return (f"load {rows:,} rows of {entries:,} entries", setup, run, 1)
+
+
 def sample(
     operation: Operation, rounds: int, models: tuple[Any, ...] = MODELS
 ) -> tuple[dict[Any, float], dict[Any, float]]:
@@ -219,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         (op_bulk_create(1_000), {}),
         (op_update(big), {}),
         (op_load(big), {}),
+        (op_load_long(big, 10 if args.quick else 200), {}),
     ]
     with acting_as(user):
         for operation, trackable_settings in operations:

@@ -46,6 +46,7 @@ class TrackableSettings:
     """The resolved settings; every key of ``TRACKABLE`` with its default."""
 
     HISTORY_LIMIT: int | None = None
+    DEFER_HISTORY: bool = True
     MASKED_FIELDS: tuple[str, ...] = DEFAULT_MASKED_FIELDS
     AUDIT_LOG: bool = False
     SIGNALS_ON_COMMIT: bool = False

@@ -20,6 +20,7 @@ from django.db import models
 from django.utils import timezone
 
 from django_trackable import tracking
+from django_trackable.loading import HistoryAttribute
 
 if TYPE_CHECKING:
     _DateTimeField = models.DateTimeField[Any, Any]
@@ -113,6 +114,8 @@ class HistoryField(_StampMixin, _JSONField):
 
     trackable_role = "history"
     django_path = "django.db.models.JSONField"
+    # Deferred by the managers; loaded for every instance of a query at once.
+    descriptor_class = HistoryAttribute
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("default", list)

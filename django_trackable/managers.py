@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 from django.db import models
 
+from django_trackable.loading import history_deferred
 from django_trackable.querysets import TrackableQuerySet
 
 if TYPE_CHECKING:
@@ -152,7 +153,7 @@ class LifecycleManager(_ManagerBase):
         queryset = cls(model=self.model, using=self._db, hints=self._hints)
         if _every_row_var.get() or not isinstance(queryset, LifecycleQuerySet):
             return queryset
-        return queryset._lifecycle_scope(self._deleted_rows)
+        return history_deferred(queryset._lifecycle_scope(self._deleted_rows))
 
     def __getattr__(self, name: str) -> Any:
         # Methods of the composed queryset that the manager class cannot know.

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models, transaction
 
-from django_trackable import audit, statements, tracking
+from django_trackable import audit, loading, statements, tracking
 from django_trackable.context import get_current_extra, is_tracking_enabled
 from django_trackable.expressions import (
     HistoryAppend,
@@ -49,6 +49,18 @@ class _TrackedWritesQuerySet(models.QuerySet[_M]):
         if query is None:
             query = statements.TrackedQuery(model)
         super().__init__(model, query, using, hints)
+
+    def _fetch_all(self) -> None:
+        fresh = self._result_cache is None
+        super()._fetch_all()
+        if fresh and self._result_cache and loading.defers_history(self):
+            loading.introduce(self._result_cache)
+
+    def _iterator(self, use_chunked_fetch: bool, chunk_size: int | None) -> Iterator[Any]:
+        rows = super()._iterator(use_chunked_fetch, chunk_size)  # type: ignore[misc]
+        if not loading.defers_history(self):
+            return rows  # type: ignore[no-any-return]
+        return loading.in_groups(rows, chunk_size or 2000)
 
     def update(self, **kwargs: Any) -> int:
         """Update rows in one statement, stamping and appending an entry to each changed row.
@@ -350,6 +362,18 @@ class TrackableQuerySet(_TrackedWritesQuerySet[_M]):
     def _without_deleted(self) -> Self:
         """Hook for soft-deletable models; here every row is alive."""
         return self
+
+    def with_history(self) -> Self:
+        """Load ``history`` with the rows (the managers defer it: ``DEFER_HISTORY``)."""
+        return loading.with_history(self)
+
+    def only(self, *fields: Any) -> Self:
+        """Django's ``only()``; naming ``history`` loads it although the manager defers it."""
+        history = tracking.options_for(self.model).history
+        queryset = self
+        if history is not None and (history.name in fields or history.attname in fields):
+            queryset = loading.with_history(queryset)
+        return cast("Self", models.QuerySet.only(queryset, *fields))
 
     def undeleted(self) -> Self:
         """Rows that are not soft-deleted (every row of a model that does not soft-delete).

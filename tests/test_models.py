@@ -556,7 +556,8 @@ async def test_asave_is_tracked(alice):
         await product.asave()
 
     await rename()
-    product = await Product.objects.aget(pk=product.pk)
+    # history is deferred by the manager: an async read asks for it with the row.
+    product = await Product.objects.with_history().aget(pk=product.pk)
     assert product.history[-1]["changes"] == {"name": ["Lamp", "Desk"]}
     assert product.history[-1]["user"] == alice.pk
 

@@ -25,7 +25,7 @@ def _edited_product():
         product.price = Decimal("2.00")
         product.api_key = "k1"
         product.save()
-    return Product.objects.get(pk=product.pk)
+    return Product.objects.with_history().get(pk=product.pk)
 
 
 def test_revert_to_writes_back_the_values_of_that_moment(alice):

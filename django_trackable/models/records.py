@@ -936,10 +936,15 @@ def _valid(
 
 
 def _load_deferred(instances: list[models.Model]) -> None:
-    """Load each instance's deferred fields in one query: properties may read any of them."""
+    """Load each instance's deferred fields in one query: properties may read any of them.
+
+    Not ``history``, which tracked models' managers defer: a property that
+    reads it loads it on access (with the instance's peers).
+    """
     for instance in instances:
         if instance.pk is not None:
-            deferred = instance.get_deferred_fields()
+            history = tracking.options_for(type(instance)).history
+            deferred = instance.get_deferred_fields() - {history.attname if history else ""}
             if deferred:
                 instance.refresh_from_db(fields=list(deferred))
 

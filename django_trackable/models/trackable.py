@@ -19,6 +19,7 @@ from django_trackable.fields import (
     UpdatedByField,
 )
 from django_trackable.history import MASK, Entry, entries_since, entry_time, to_datetime
+from django_trackable.loading import PEERS
 from django_trackable.managers import LifecycleManager
 from django_trackable.querysets import AuditableQuerySet
 
@@ -42,6 +43,7 @@ class _TrackedWritesModel(models.Model):
         snapshot = state.get(tracking.SNAPSHOT)
         if isinstance(snapshot, dict):
             state[tracking.SNAPSHOT] = dict(snapshot)
+        state.pop(PEERS, None)  # weak references to the instances loaded with it
         return state
 
     def save_base(

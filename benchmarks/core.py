@@ -32,7 +32,7 @@ from django.test.utils import CaptureQueriesContext, override_settings  # noqa: 
 
 from benchmarks.benchapp.models import Audited, Plain, PlainStamped, Tracked  # noqa: E402
 from benchmarks.database import ensure_database  # noqa: E402
-from django_trackable import acting_as  # noqa: E402
+from django_trackable import acting_as, archive  # noqa: E402
 from django_trackable.history import build_entry  # noqa: E402
 
 
@@ -89,6 +89,14 @@ def op_save(rows: int, saves: int, entries: int, label: str) -> Operation:
         if entries and model is Tracked:
             entry = build_entry("update", django.utils.timezone.now(), None, {"quantity": [1, 2]})
             model.objects.update(history=[entry] * entries)
+            window = archive.window_of(model)
+            if window is not None:  # the steady state: the older entries in the log
+                archive.move_out(
+                    model,
+                    model.objects.values_list("pk", flat=True),
+                    window,
+                    using=connection.alias,
+                )
         return list(model.objects.all())
 
     def run(model: Any, objs: Any) -> None:
@@ -231,7 +239,13 @@ def main(argv: list[str] | None = None) -> int:
     operations: list[tuple[Operation, dict[str, Any]]] = [
         (op_create(200), {}),
         (op_save(40, 5, 0, "save(), one field changed"), {}),
+        (op_save(10, 5, 10, "save(), row has 10 entries"), {}),
         (op_save(10, 5, 1_000, "save(), row has 1,000 entries"), {}),
+        (op_save(10, 5, 10_000, "save(), row has 10,000 entries"), {}),
+        (
+            op_save(10, 5, 1_000, "save(), 1,000 entries, no window"),
+            {"HISTORY_WINDOW": None},
+        ),
         (op_save(10, 5, 100, "save(), 100 entries, HISTORY_LIMIT=100"), {"HISTORY_LIMIT": 100}),
         (op_bulk_create(1_000), {}),
         (op_update(big), {}),

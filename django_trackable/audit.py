@@ -383,8 +383,13 @@ class _Fused:
             f'{table}.{qn(meta.pk.column)} AS "_trackable_pk", '
             f'{table}.{qn(history.column)} -> -1 AS "_trackable_entry"'
         )
-        returning = f"{their_sql}, {mine}" if their_sql else f"RETURNING {mine}"
         selected = ", ".join(qn(f.column) for f in theirs) if theirs else "1"
+        if getattr(compiler, "_trackable_lengths", False):  # see archive.py
+            from django_trackable import archive
+
+            mine += f', {archive.length_sql(compiler)} AS "_trackable_length"'
+            selected = '"_trackable_pk", "_trackable_length"'
+        returning = f"{their_sql}, {mine}" if their_sql else f"RETURNING {mine}"
         log_sql, log_params = _pg_log_insert(appended, connection)
         return (
             f"WITH {_ROWS} AS ({sql} {returning}), "

@@ -113,6 +113,7 @@ def _is_database_alias(value: Any) -> str | None:
 
 _VALIDATORS: dict[str, Callable[[Any], str | None]] = {
     "HISTORY_LIMIT": _is_optional_positive_int,
+    "HISTORY_WINDOW": _is_optional_positive_int,
     "DEFER_HISTORY": _is_bool,
     "MASKED_FIELDS": _is_str_sequence,
     "AUDIT_LOG": _is_bool,

@@ -87,13 +87,21 @@ class _TrackedUpdateCompiler:
     #: The audit write fused into this statement's SQL (PostgreSQL), while it compiles.
     _trackable_fused: Any = None
     _trackable_running = False
+    #: Whether the statement returns ``pk, len(history)`` of each row (archive.py).
+    _trackable_lengths = False
 
     def execute_sql(self, result_type: Any) -> Any:
-        from django_trackable import audit
+        from django_trackable import archive, audit
 
         run = super().execute_sql  # type: ignore[misc]
         if self._trackable_running:
             return run(result_type)
+        window = archive.applies(self)
+        if window is not None:
+            # The same statement, returning each row's new history length.
+            def run(result_type: Any) -> Any:
+                return archive.run_reporting_lengths(self, result_type, window)
+
         self._trackable_running = True
         try:
             return audit.run_update(self, lambda: run(result_type))
@@ -115,7 +123,15 @@ class _TrackedUpdateCompiler:
     def as_sql(self) -> Any:
         fused = self._trackable_fused
         if fused is None:
-            return super().as_sql()  # type: ignore[misc]
+            sql, params = super().as_sql()  # type: ignore[misc]
+            if sql and self._trackable_lengths:
+                from django_trackable import archive
+
+                compiler: Any = self
+                qn, meta = compiler.connection.ops.quote_name, compiler.query.model._meta
+                pk = f"{qn(meta.db_table)}.{qn(meta.pk.column)}"
+                sql = f"{sql} RETURNING {pk}, {archive.length_sql(self)}"
+            return sql, params
         theirs = getattr(self, "returning_fields", None)  # Django 6 returns from UPDATEs
         self.returning_fields = None
         try:

@@ -108,6 +108,10 @@ class ModelOptions:
         #: the row has them by a plain UPDATE, like every role field.
         self.stamped = any(role in self.roles for role in ROLES)
         self.limit: int | None = trackable_settings.HISTORY_LIMIT
+        #: Entries a row keeps in ``history``; older ones move to the log (archive.py).
+        self.window: int | None = None
+        if self.history is not None and self.limit is None:
+            self.window = trackable_settings.HISTORY_WINDOW
         #: Whether a save also records the columns it writes over (a lost update).
         self.overwrites = bool(getattr(model, "track_overwrites", False))
         track_audit_log = getattr(model, "track_audit_log", None)
@@ -189,7 +193,8 @@ def statement_hooks(model: type[models.Model]) -> bool:
     receivers of :data:`~django_trackable.signals.history_recorded`."""
     from django_trackable.signals import history_recorded
 
-    return options_for(model).audit_possible or bool(history_recorded.receivers)
+    options = options_for(model)
+    return options.audit_possible or options.window is not None or bool(history_recorded.receivers)
 
 
 #: Longest ``target_repr`` kept.

@@ -41,7 +41,7 @@ def test_concurrent_saves_of_one_row_keep_every_entry(django_user_model):
 
     run_threads(work)
 
-    history = Product.objects.get(pk=product.pk).history
+    history = Product.objects.get(pk=product.pk).full_history()
     updates = [entry for entry in history if entry["action"] == "update"]
     assert len(updates) == THREADS * SAVES
     per_user = {user.pk: 0 for user in users}
@@ -59,7 +59,7 @@ def test_concurrent_update_queries_keep_every_entry():
 
     run_threads(work)
 
-    history = Product.objects.get(pk=product.pk).history
+    history = Product.objects.get(pk=product.pk).full_history()
     assert len([e for e in history if e["action"] == "update"]) == THREADS * (SAVES // 5)
 
 

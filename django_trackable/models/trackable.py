@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, router
 from django.utils.translation import gettext_lazy as _
 
-from django_trackable import audit, statements, tracking
+from django_trackable import archive, audit, statements, tracking
 from django_trackable.fields import (
     CreatedAtField,
     CreatedByField,
@@ -175,16 +175,27 @@ class TrackableModel(_TrackedWritesModel):
         tracking.remember(self, fields)
 
     def history_since(self, when: datetime.datetime | datetime.date | float | str) -> list[Entry]:
-        """This row's entries strictly after ``when`` (a datetime, date or UNIX time)."""
-        return entries_since(self.history or [], when)
+        """This row's entries strictly after ``when`` (a datetime, date or UNIX time).
+
+        Entries older than the row's window (``HISTORY_WINDOW``) are read from
+        ``AuditLog`` when ``when`` reaches back to them (one more query).
+        """
+        return entries_since(archive.reaching_back(self, to_datetime(when)), when)
+
+    def full_history(self) -> list[Entry]:
+        """Every entry of this row, oldest first: the older ones kept in ``AuditLog``
+        (``HISTORY_WINDOW``), then the row's own. At most one query for the log."""
+        return archive.full_history(self)
 
     def as_of(self, when: datetime.datetime | datetime.date | float | str) -> Any:
         """An unsaved copy with this row's values at ``when``; ``None`` if it did not exist yet.
 
         Rebuilt from the current values by undoing, newest first, every entry
-        after ``when``. Masked fields keep their current value (their history
-        holds no values). Raises :class:`HistoryUnavailable` when entries that
-        would be needed were trimmed by ``HISTORY_LIMIT`` or predate tracking.
+        after ``when`` (reading the older ones from ``AuditLog`` when the row's
+        window does not reach back that far). Masked fields keep their current
+        value (their history holds no values). Raises :class:`HistoryUnavailable`
+        when entries that would be needed were dropped by ``HISTORY_LIMIT`` or
+        predate tracking.
         Saving the copy writes those values back to the row (an UPDATE, for
         any primary key type) and records what it changed; :meth:`revert_to`
         does the same for the tracked fields only, as one ``revert`` entry.
@@ -193,7 +204,7 @@ class TrackableModel(_TrackedWritesModel):
         if self.created_at is not None and self.created_at > moment:
             return None
         options = tracking.options_for(type(self))
-        entries = list(self.history or [])
+        entries = archive.reaching_back(self, moment)
         if entries and entries[0].get("action") != "create":
             first = entry_time(entries[0])
             if first is None or first > moment:

@@ -100,68 +100,73 @@ def run_reporting_lengths(compiler: Any, result_type: Any, window: int) -> Any:
 def move_out(model: type[models.Model], pks: Iterable[Any], window: int, *, using: str) -> int:
     """Move all but the newest ``window`` entries of these rows into ``AuditLog``.
 
-    One transaction: the rows are locked, the log gets the entries it does not
-    hold yet (with the audit log on it holds them already), and the rows keep
-    their newest ``window`` entries. Returns the number of entries moved.
+    One transaction and four statements however many rows: the rows are read
+    and locked, the log's entries of them are read, the log gets the entries
+    it does not hold yet (with the audit log on it holds them already), and
+    one UPDATE cuts the rows to their newest ``window`` entries. Returns the
+    number of entries moved.
     """
     from django_trackable.audit import log_database
+    from django_trackable.expressions import NewestEntries
     from django_trackable.models.audit import content_type_for
 
     options = tracking.options_for(model)
     history = options.history
     assert history is not None
     table = history.model
-    moved = 0
     with transaction.atomic(using=using, savepoint=False):
         rows = table._base_manager.using(using).filter(pk__in=list(pks))
         if rows.db != "sqlite":  # SQLite locks the whole database for the write already
             rows = rows.select_for_update()
-        logs: list[AuditLog] = []
-        trims: list[tuple[Any, list[Entry]]] = []
-        target = content_type_for(model)
-        for pk, entries in rows.values_list("pk", history.attname):
-            if not isinstance(entries, list) or len(entries) <= window:
-                continue
-            old, keep = entries[:-window], entries[-window:]
-            logs += _missing_logs(target, pk, old, log_database())
-            trims.append((pk, keep))
-            moved += len(old)
+        older = {
+            pk: entries[:-window]
+            for pk, entries in rows.values_list("pk", history.attname)
+            if isinstance(entries, list) and len(entries) > window
+        }
+        if not older:
+            return 0
+        logs = _missing_logs(content_type_for(model), older, log_database())
         _write_logs(logs, using)
-        for pk, keep in trims:
-            # Django's own update(): the trim is not a change to record.
-            models.QuerySet.update(
-                table._base_manager.using(using).filter(pk=pk), **{history.name: keep}
-            )
-    return moved
+        # Django's own update(): the trim is not a change to record.
+        models.QuerySet.update(
+            table._base_manager.using(using).filter(pk__in=list(older)),
+            **{history.name: NewestEntries(str(history.column), window)},
+        )
+    return sum(len(entries) for entries in older.values())
 
 
-def _missing_logs(content_type: Any, pk: Any, entries: list[Entry], log_db: str) -> list[AuditLog]:
+def _missing_logs(content_type: Any, older: dict[Any, list[Entry]], log_db: str) -> list[AuditLog]:
     """``AuditLog`` rows for the entries the log does not hold yet (one query)."""
     from django_trackable.audit import _stored_time
     from django_trackable.models.audit import AuditLog
 
-    stamps = [e["timestamp"] for e in entries if isinstance(e, dict) and entry_time(e) is not None]
-    times = [_stored_time(stamp) for stamp in stamps]
-    held: set[tuple[Any, str]] = set()
+    times = [
+        _stored_time(e["timestamp"])
+        for entries in older.values()
+        for e in entries
+        if isinstance(e, dict) and entry_time(e) is not None
+    ]
+    held: set[tuple[str, Any, str]] = set()
     if times:
         held = set(
             AuditLog.objects.using(log_db)
             .filter(
                 content_type=content_type,
-                object_id=str(pk),
+                object_id__in=[str(pk) for pk in older],
                 timestamp__gte=min(times),
                 timestamp__lte=max(times),
             )
-            .values_list("timestamp", "action")
+            .values_list("object_id", "timestamp", "action")
         )
     logs = []
-    for entry in entries:
-        if not isinstance(entry, dict) or entry_time(entry) is None:
-            continue  # not an entry: nothing a reader could use
-        when = _stored_time(entry["timestamp"])
-        if (when, str(entry.get("action") or "")) in held:
-            continue
-        logs.append(_log_of(content_type, pk, entry, when))
+    for pk, entries in older.items():
+        for entry in entries:
+            if not isinstance(entry, dict) or entry_time(entry) is None:
+                continue  # not an entry: nothing a reader could use
+            when = _stored_time(entry["timestamp"])
+            if (str(pk), when, str(entry.get("action") or "")) in held:
+                continue
+            logs.append(_log_of(content_type, pk, entry, when))
     return logs
 
 

@@ -413,7 +413,7 @@ def _tracked_models() -> list[type[Any]]:
 def check_models(
     app_configs: Sequence[Any] | None = None, **kwargs: Any
 ) -> list[checks.CheckMessage]:
-    """E004 (unknown ``track_*`` names) and W002 (a manager that skips bulk tracking)."""
+    """E004 (unknown ``track_*`` names), E006 (a bad window), W002 (untracked bulk writes)."""
     from django_trackable.querysets import _TrackedWritesQuerySet
 
     messages: list[checks.CheckMessage] = []
@@ -439,6 +439,16 @@ def check_models(
                         id="django_trackable.E004",
                     )
                 )
+        window = getattr(model, "track_history_window", None)
+        if window is not None and _is_optional_positive_int(window):
+            messages.append(
+                checks.Error(
+                    f"{model._meta.label}.track_history_window is {window!r}.",
+                    hint="Use a positive int (entries kept in the row), or None to keep all.",
+                    obj=model,
+                    id="django_trackable.E006",
+                )
+            )
         queryset = model._default_manager.get_queryset()
         if not isinstance(queryset, _TrackedWritesQuerySet):
             messages.append(

@@ -73,14 +73,21 @@ def _append_sql(
         params = [*history_params, *new_params]
         if limit is None:
             return sql, params
-        return f"jsonb_path_query_array({sql}, %s::jsonpath)", [
-            *params,
-            f"$[last - {int(limit) - 1} to last]",
-        ]
+        return newest_sql(vendor, sql, params, limit)
     sql = f"json_insert(COALESCE({history_sql}, '[]'), '$[#]', json({new_sql}))"
     params = [*history_params, *new_params]
     if limit is None:
         return sql, params
+    return newest_sql(vendor, sql, params, limit)
+
+
+def newest_sql(vendor: str, sql: str, params: list[Any], limit: int) -> _SQL:
+    """SQL for the last ``limit`` elements of the JSON array ``sql``, in order."""
+    if vendor == "postgresql":
+        return f"jsonb_path_query_array({sql}, %s::jsonpath)", [
+            *params,
+            f"$[last - {int(limit) - 1} to last]",
+        ]
     return (
         "(SELECT json_group_array(CASE WHEN j.type IN ('object', 'array') "
         "THEN json(j.value) ELSE j.value END) "
@@ -657,3 +664,16 @@ class HistoryHasUser(Expression):
             "WHERE json_extract(e.value, '$.user') = %s)",
             [*params, self.user_json],
         )
+
+
+class NewestEntries(Expression):
+    """The row's ``history`` cut to its newest ``count`` entries (archive.py's trim)."""
+
+    def __init__(self, column: str, count: int) -> None:
+        super().__init__(output_field=models.JSONField())
+        self.column = column
+        self.count = count
+
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> _SQL:  # type: ignore[override]
+        column = connection.ops.quote_name(self.column)
+        return newest_sql(connection.vendor, column, [], self.count)

@@ -109,9 +109,11 @@ class ModelOptions:
         self.stamped = any(role in self.roles for role in ROLES)
         self.limit: int | None = trackable_settings.HISTORY_LIMIT
         #: Entries a row keeps in ``history``; older ones move to the log (archive.py).
+        #: A model's ``track_history_window`` (an int, or ``None`` for no window)
+        #: overrides the setting; ``HISTORY_LIMIT`` drops entries instead.
         self.window: int | None = None
         if self.history is not None and self.limit is None:
-            self.window = trackable_settings.HISTORY_WINDOW
+            self.window = getattr(model, "track_history_window", trackable_settings.HISTORY_WINDOW)
         #: Whether a save also records the columns it writes over (a lost update).
         self.overwrites = bool(getattr(model, "track_overwrites", False))
         track_audit_log = getattr(model, "track_audit_log", None)

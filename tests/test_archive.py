@@ -8,7 +8,10 @@ import pytest
 import time_machine
 from django.db import transaction
 
+from django_trackable import checks
+from django_trackable.admin import history_entries
 from django_trackable.models import AuditLog, HistoryUnavailable
+from django_trackable.tracking import clear_model_options
 from tests.testapp.models import Product
 from tests.threads import run_in_threads
 
@@ -171,3 +174,47 @@ def test_concurrent_writers_past_the_window_lose_nothing(django_user_model):
     assert sorted(e["changes"]["quantity"][1] for e in everything[1:]) == sorted(
         i * 1000 + r + 1 for i in range(8) for r in range(50)
     )
+
+
+def test_a_models_own_window_overrides_the_setting(monkeypatch):
+    monkeypatch.setattr(Product, "track_history_window", None, raising=False)
+    clear_model_options()
+    try:
+        product = edited(12)
+    finally:
+        monkeypatch.undo()
+        clear_model_options()
+
+    assert len(stored(product).history) == 13
+    assert not AuditLog.objects.exists()
+
+
+def test_a_window_that_is_not_a_positive_int_is_an_error(monkeypatch):
+    monkeypatch.setattr(Product, "track_history_window", 0, raising=False)
+    errors = [m for m in checks.check_models() if m.obj is Product]
+    assert [e.id for e in errors] == ["django_trackable.E006"]
+
+
+def test_moving_out_many_rows_costs_the_statements_of_one(django_assert_num_queries):
+    one = [edited(2 * WINDOW - 2)]
+    many = [edited(2 * WINDOW - 2) for _ in range(4)]
+
+    # The UPDATE, then: the rows (locked), the log's entries, the INSERT, the trim.
+    with django_assert_num_queries(5):
+        Product.objects.filter(pk__in=[p.pk for p in one]).update(quantity=1000)
+    with django_assert_num_queries(5):
+        Product.objects.filter(pk__in=[p.pk for p in many]).update(quantity=1000)
+
+    for product in one + many:
+        row = stored(product)
+        assert len(row.history) == WINDOW
+        assert [e["action"] for e in row.full_history()][:2] == ["create", "update"]
+        assert len(row.full_history()) == 2 * WINDOW
+
+
+def test_the_admin_history_page_reads_the_moved_entries_too():
+    product = stored(edited(3 * WINDOW))
+
+    assert len(product.history) < 2 * WINDOW
+    assert history_entries(product) == product.full_history()
+    assert len(history_entries(product)) == 3 * WINDOW + 1

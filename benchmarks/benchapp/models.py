@@ -51,6 +51,20 @@ class PlainStamped(Fields):
     history = models.JSONField(default=list)
 
 
+class PlainStamps(Fields):
+    """Plain Django with Tracked's four stamp columns and no history: the yardstick of a list
+    read that does not read ``history`` (DEFER_HISTORY)."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    created_by = models.ForeignKey(
+        "auth.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        "auth.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+
 # --- recorded properties (benchmarks.records) ---------------------------------------
 
 

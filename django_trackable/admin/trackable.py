@@ -35,7 +35,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from django_trackable import tracking
+from django_trackable import archive, tracking
 from django_trackable.admin.base import (
     _Mixin,
     admin_url,
@@ -60,15 +60,13 @@ MOMENT_VAR = "at"
 def history_entries(obj: models.Model) -> list[Entry]:
     """Every entry of ``obj`` that its History page shows, oldest first.
 
-    The one place the admin reads entries from: today the row's own
-    ``history``; entries that have left that window will be read from the
-    append-only store here.
+    The one place the admin reads entries from: the row's own ``history`` and,
+    once the row's window has moved older entries out, ``AuditLog``
+    (:func:`~django_trackable.archive.full_history`).
     """
-    options = tracking.options_for(type(obj))
-    if options.history is None:
+    if tracking.options_for(type(obj)).history is None:
         return []
-    entries = getattr(obj, options.history.attname) or []
-    return [entry for entry in entries if isinstance(entry, dict)]
+    return [entry for entry in archive.full_history(obj) if isinstance(entry, dict)]
 
 
 @dataclass(frozen=True)

@@ -538,3 +538,22 @@ def test_anonymising_survives_referrers_and_addresses_that_do_not_parse(
     visit = UserVisit.objects.get()
     assert (visit.url, visit.referrer, visit.user_id) == ("/a/erased/", "", None)
     assert visit.ip == ("127.0.0.0" if on_postgresql else None)
+
+
+def test_entries_a_rows_window_moved_to_the_log_are_erased_too(settings, django_user_model):
+    settings.TRACKABLE = {"HISTORY_WINDOW": 2}
+    carol = django_user_model.objects.create(username="carol", email="carol@example.com")
+    with acting_as(carol):
+        product = Product.objects.create(name="counter", quantity=0)
+        for i in range(1, 6):
+            product.quantity = i
+            product.save()
+    assert AuditLog.objects.for_object(product).exists()  # the window moved entries out
+
+    erase_user(carol)
+
+    row = Product.objects.with_history().get(pk=product.pk)
+    everything = row.full_history()
+    assert len(everything) == 6
+    assert {(e["user"], e["user_repr"]) for e in everything} == {(None, ERASED)}
+    assert [e["changes"]["quantity"][1] for e in everything[1:]] == [1, 2, 3, 4, 5]

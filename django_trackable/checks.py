@@ -132,8 +132,10 @@ _VALIDATORS: dict[str, Callable[[Any], str | None]] = {
     "LOGIN_RETENTION": _is_optional_timedelta,
     "TENANT_RESOLVER": _is_optional_str,
     "ERASE_REQUEST_METADATA": _is_erasure_mode,
+    "ERASE_RECORDS": _is_erasure_mode,
     "AUDIT_RETENTION": _is_optional_timedelta,
     "HISTORY_RETENTION": _is_optional_timedelta,
+    "RECORD_RETENTION": _is_optional_timedelta,
 }
 assert set(_VALIDATORS) == KNOWN_KEYS, "every setting needs a validator"
 

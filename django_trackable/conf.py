@@ -68,10 +68,13 @@ class TrackableSettings:
     # anonymised: a network, a browser family and a time can still single out
     # the one visitor of a small site, so keeping them is the site's call.
     ERASE_REQUEST_METADATA: str = "delete"
+    # Records of the person's own rows: deleted unless the site keeps them anonymised.
+    ERASE_RECORDS: str = "delete"
     # The audit trail and history are kept until a site sets a period: deleting
     # them by default would surprise every site that runs trackable_purge from cron.
     AUDIT_RETENTION: datetime.timedelta | None = None
     HISTORY_RETENTION: datetime.timedelta | None = None
+    RECORD_RETENTION: datetime.timedelta | None = None
 
 
 #: Setting names that take a sequence; a list in settings is stored as a tuple.

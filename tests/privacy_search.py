@@ -16,6 +16,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import connections
 
+from django_trackable.models.records import RecordModel
 from django_trackable.tracking import options_for
 
 
@@ -64,8 +65,9 @@ def actor_traces(pk: Any, *, using: str = "default") -> set[Hit]:
     """Where ``pk`` is recorded as the one who acted or was seen.
 
     In JSON and text (``"user": <pk>`` in an entry) and in the foreign keys
-    that record an actor: every stamp role and every user link of
-    django_trackable's own models.
+    that record an actor: every stamp role, every user link of
+    django_trackable's own models, and every recorded user key of a record
+    table (a record keeps it after the user is gone).
     """
     connection = connections[using]
     quote = connection.ops.quote_name
@@ -90,8 +92,13 @@ def actor_traces(pk: Any, *, using: str = "default") -> set[Hit]:
             if model._meta.db_table not in tables:
                 continue
             roles = options_for(model).roles.values()
+            recorded = model.user_fields() if issubclass(model, RecordModel) else []
             for field in model._meta.local_concrete_fields:
-                actor = field in roles or model._meta.app_label == "django_trackable"
+                actor = (
+                    field in roles
+                    or field.name in recorded
+                    or model._meta.app_label == "django_trackable"
+                )
                 if not (actor and field.is_relation and field.related_model is user_model):
                     continue
                 cursor.execute(

@@ -2,7 +2,8 @@
 
 :func:`populate` gives Alice (the person erased or exported) and Bob (who must
 stay intact) history entries, stamps, audit rows, visits, login attempts and
-devices through the real write paths.
+devices through the real write paths, and records: of their accounts, of
+Alice's profile, and of tickets naming them.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from django.test import Client, RequestFactory
 
 from django_trackable import acting_as
 from django_trackable.models import AuditLog, LoginAttempt
-from tests.privacyapp.models import Address, Member
+from tests.privacyapp.models import AccountRecord, Address, Member, RecordedUser, Ticket
 from tests.testapp.models import Author, Gadget, Note, Post, Product, Restaurant
 
 T0 = datetime.datetime(2026, 3, 1, 9, 0, tzinfo=datetime.timezone.utc)
@@ -41,6 +42,8 @@ class World:
     products: list[Product]
     member: Member
     gadget: Gadget
+    #: Reported by Alice, assigned to Bob; reported by Bob, assigned to Alice then Bob.
+    tickets: list[Ticket]
 
 
 ALICE_IPS = ("198.51.100.23", "2001:db8:a11c:5678::17")
@@ -143,6 +146,17 @@ def populate(settings: Any) -> World:
             extra={"ip": BOB_IP},
         )
 
+    # Records: of both accounts, and of tickets naming both (the profile's are above).
+    with at():
+        AccountRecord.record(list(RecordedUser.objects.order_by("pk")))
+        tickets = [
+            Ticket.objects.create(title="kettle leaks", reporter=alice, assignee=bob),
+            Ticket.objects.create(title="teapot cracked", reporter=bob, assignee=alice),
+        ]
+    with at():
+        tickets[1].assignee = bob
+        tickets[1].save()
+
     # Visits through VisitMiddleware, logins through the login signals.
     alice_client, bob_client = Client(), Client()
     alice_client.force_login(alice)
@@ -187,4 +201,5 @@ def populate(settings: Any) -> World:
         products=products,
         member=member,
         gadget=gadget,
+        tickets=tickets,
     )

@@ -79,7 +79,7 @@ def test_a_registered_store_is_counted_on_a_dry_run_and_erased_after_the_built_i
 
 def test_stores_are_registered_in_order_once_and_names_are_unique(orders):
     names = [store.name for store in registered_stores()]
-    assert names[:7] == [
+    assert names[:8] == [
         "history",
         "account history",
         "stamps",
@@ -87,6 +87,7 @@ def test_stores_are_registered_in_order_once_and_names_are_unique(orders):
         "visits",
         "login attempts",
         "devices",
+        "records",
     ]
     assert names[-1] == "orders"
     assert register_store(orders) is orders  # the same store again: harmless
@@ -207,6 +208,8 @@ def test_the_command_refuses_a_batch_size_below_one(alice):
         ("ERASE_REQUEST_METADATA", None),
         ("AUDIT_RETENTION", 365),
         ("HISTORY_RETENTION", "2y"),
+        ("ERASE_RECORDS", "keep"),
+        ("RECORD_RETENTION", 30),
     ],
 )
 def test_privacy_settings_of_the_wrong_type_are_errors(settings, key, value):
@@ -220,6 +223,8 @@ def test_the_default_privacy_settings_delete_and_keep(settings):
     assert trackable_settings.ERASE_REQUEST_METADATA == "delete"
     assert trackable_settings.AUDIT_RETENTION is None
     assert trackable_settings.HISTORY_RETENTION is None
+    assert trackable_settings.ERASE_RECORDS == "delete"
+    assert trackable_settings.RECORD_RETENTION is None
     assert checks.check_person_models() == []
 
 

@@ -84,7 +84,9 @@ def erase_user(
     In order: the actor of their history entries (kept: action, time,
     changes), the values in the history of their own rows, ``*_by`` stamps,
     the audit log, visits, login attempts and devices (deleted or anonymised,
-    ``ERASE_REQUEST_METADATA``), then any store registered since. Every
+    ``ERASE_REQUEST_METADATA``), record tables (records of the person's rows
+    deleted or anonymised, ``ERASE_RECORDS``; recorded keys to them nulled),
+    then any store registered since. Every
     rewrite runs in SQL in batches of ``batch_size`` rows, each batch its own
     transaction, so it is safe on large tables and can be run again after an
     interruption: a second run changes nothing and reports zeros.

@@ -30,7 +30,8 @@ def iter_export(user: Any, *, batch_size: int = 1000) -> Iterator[tuple[str, Ite
 
     Sections: ``changes`` (entries the person made, any model), ``account_history``
     (entries on their own rows), ``stamps``, ``audit_log``, ``visits``,
-    ``login_attempts``, ``devices``, then those of stores registered later.
+    ``login_attempts``, ``devices``, ``records:<model>`` per record model, then
+    those of stores registered later.
     Masked names (fields, query parameters, extra keys) show ``"***"``.
     """
     person = Person.of(user)

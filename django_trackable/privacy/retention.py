@@ -85,3 +85,45 @@ def purge_audit_log(
         progress=progress,
     )
     return rows
+
+
+def purge_records(
+    older_than: datetime.timedelta | datetime.datetime,
+    *,
+    batch_size: int = 1000,
+    dry_run: bool = False,
+    progress: PurgeProgress | None = None,
+) -> list[StoreCount]:
+    """Delete records created before ``older_than`` (an age or a cut-off) from every record table.
+
+    Each recorded instance keeps its newest record, however old, as each row
+    keeps its newest history entry: it still holds the values last recorded,
+    and the next save compares with it (no duplicate record is written). One
+    SELECT of primary keys and one DELETE per batch, each its own
+    transaction. Returns per record model the records deleted (or that would
+    be, with ``dry_run``).
+    """
+    from django_trackable.models.records import record_models
+
+    cutoff = _cutoff(older_than)
+    counts = []
+    for model in record_models():
+        alias = router.db_for_write(model)
+        newer = (
+            _sql.plain(model, alias)
+            .filter(recording=models.OuterRef("recording"))
+            .filter(
+                models.Q(created__gt=models.OuterRef("created"))
+                | models.Q(created=models.OuterRef("created"), pk__gt=models.OuterRef("pk"))
+            )
+        )
+        label = model._meta.label
+        rows, _ = _sql.run_batches(
+            _sql.plain(model, alias).filter(created__lt=cutoff).filter(models.Exists(newer)),
+            _sql.deleting,
+            batch_size=batch_size,
+            dry_run=dry_run,
+            progress=None if progress is None else functools.partial(progress, label),
+        )
+        counts.append(StoreCount(label, rows))
+    return counts

@@ -1,9 +1,9 @@
 """Where django_trackable keeps data about a person, and how each place forgets and exports it.
 
 A *store* is one kind of place: in-row history entries, the ``*_by`` stamps,
-the audit log, visits, login attempts, devices. :func:`erase_user` and
-:func:`export_user` (in :mod:`django_trackable.privacy`) go through the
-registered stores in order, so a new kind of data (record tables, a site's own
+the audit log, visits, login attempts, devices, record tables.
+:func:`erase_user` and :func:`export_user` (in :mod:`django_trackable.privacy`)
+go through the registered stores in order, so a new kind of data (a site's own
 models) joins both by registering one more :class:`Store`.
 """
 
@@ -15,7 +15,7 @@ import re
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
@@ -25,7 +25,7 @@ from django.db.models import Q
 
 from django_trackable.client import anonymize_ip
 from django_trackable.conf import trackable_settings
-from django_trackable.history import JSONValue, mask_by_name, to_json, user_repr
+from django_trackable.history import MASK, JSONValue, mask_by_name, to_json, user_repr
 from django_trackable.privacy import _masking, _sql
 from django_trackable.tracking import options_for
 
@@ -879,6 +879,216 @@ class DeviceStore(_RequestMetadataStore):
         return {"user": None, "last_ip": _network(row.last_ip), "user_agent": "", "city": ""}
 
 
+# --- record tables (recorded properties) --------------------------------------------------
+
+#: The text columns an anonymised record of the person's row gets when they cannot be NULL.
+_TEXT_FIELDS = (models.CharField, models.TextField)
+
+
+def _cleared(field: models.Field[Any, Any]) -> tuple[Any, Q] | None:
+    """What anonymising puts in a record's value column, and the test for "not cleared yet".
+
+    NULL where the column allows it, ``""`` in other text columns; ``None``
+    for columns that can hold neither (a non-null number, date or boolean),
+    which are kept.
+    """
+    if field.null:
+        return None, Q(**{f"{field.attname}__isnull": False})
+    if isinstance(field, _TEXT_FIELDS) and not field.is_relation:
+        return "", ~Q(**{field.attname: ""})
+    return None
+
+
+@dataclass(frozen=True)
+class _RecordTable:
+    """One record model and where it holds a person: their own rows, columns naming users."""
+
+    model: type[models.Model]
+    #: The lookup from a record to the person (``recording_id``, ``recording__user``),
+    #: when the recorded model's rows are about a person (the user model, ``track_person``).
+    own: str | None
+    #: Recorded columns that are foreign keys to the user model, required ones first.
+    user_fields: tuple[models.Field[Any, Any], ...]
+
+    @property
+    def label(self) -> str:
+        return self.model._meta.label
+
+    def rows(self) -> models.QuerySet[Any]:
+        return _sql.plain(self.model, _write_alias(self.model))
+
+    def own_rows(self, person: Person) -> models.QuerySet[Any]:
+        assert self.own is not None
+        rows: models.QuerySet[Any] = self.rows().filter(**{self.own: person.pk})
+        return rows
+
+    def naming(self, person: Person, field: models.Field[Any, Any]) -> models.QuerySet[Any]:
+        """Records of other rows whose ``field`` is the person, each counted once.
+
+        Excluded: the person's own records, and records an earlier required
+        key (which erasure deletes them for) names the person, so that a dry
+        run counts exactly what erasure then changes.
+        """
+        rows: models.QuerySet[Any] = self.rows().filter(**{_key_lookup(field): person.pk})
+        if self.own is not None:
+            rows = rows.exclude(**{self.own: person.pk})
+        for other in self.user_fields:
+            if other is field:
+                break
+            if not other.null:
+                rows = rows.exclude(**{_key_lookup(other): person.pk})
+        return rows
+
+
+def _key_lookup(field: models.Field[Any, Any]) -> str:
+    """How to find a user's primary key in a foreign key column (``to_field`` or not)."""
+    target: Any = getattr(field, "target_field", None)
+    return field.attname if target is None or target.primary_key else f"{field.name}__pk"
+
+
+def record_tables() -> list[_RecordTable]:
+    """Every record model that can hold data about a person, by label.
+
+    Those recording the user model or a ``track_person`` model (records of the
+    person's own rows), and those with a recorded foreign key to the user model
+    (a record of a task's ``assignee``).
+    """
+    from django_trackable.models.records import record_models
+
+    owners = dict(person_models())
+    tables = []
+    for model in record_models():
+        recorded: Any = model.recording_model
+        concrete = recorded._meta.concrete_model or recorded
+        lookup = owners.get(concrete, owners.get(recorded))
+        own = None
+        if lookup is not None:
+            own = "recording_id" if lookup == "pk" else f"recording__{lookup}"
+        # Required keys first: their records are deleted, the others' keys nulled.
+        fields = tuple(
+            sorted(
+                (
+                    cast("models.Field[Any, Any]", model._meta.get_field(name))
+                    for name in model.user_fields()
+                ),
+                key=lambda field: field.null,
+            )
+        )
+        if own is not None or fields:
+            tables.append(_RecordTable(model, own, fields))
+    return tables
+
+
+class RecordStore(_BatchedStore):
+    """Record tables: records of the person's own rows, and recorded columns naming them.
+
+    Records of the person's rows (the user row, ``track_person`` rows) are
+    deleted, or with ``ERASE_RECORDS = "anonymize"`` keep their time and lose
+    their values (NULL, ``""`` in text columns that cannot be NULL). A recorded
+    foreign key to the person in a record of another row becomes NULL; where
+    the column cannot be NULL, those records are deleted. Every record model
+    is covered without registering anything; each is one target of the report.
+    """
+
+    name = "records"
+
+    def _run(
+        self, person: Person, *, dry_run: bool, batch_size: int, progress: Progress | None
+    ) -> list[StoreCount]:
+        counts = []
+        anonymize = trackable_settings.ERASE_RECORDS == ANONYMIZE
+        for table in record_tables():
+            if table.own is not None:
+                rows = table.own_rows(person)
+                apply: Callable[[models.QuerySet[Any]], int] = _sql.deleting
+                if anonymize:
+                    rows, apply = self._anonymizing(table.model, rows)
+                done, _ = _sql.run_batches(
+                    rows,
+                    apply,
+                    batch_size=batch_size,
+                    dry_run=dry_run,
+                    progress=_notify(progress, self.name, table.label),
+                )
+                counts.append(StoreCount(table.label, done))
+            for field in table.user_fields:
+                target = f"{table.label}.{field.name}"
+                done, _ = _sql.run_batches(
+                    table.naming(person, field),
+                    _sql.setting(**{field.attname: None}) if field.null else _sql.deleting,
+                    batch_size=batch_size,
+                    dry_run=dry_run,
+                    progress=_notify(progress, self.name, target),
+                )
+                counts.append(StoreCount(target, done))
+        return counts
+
+    @staticmethod
+    def _anonymizing(
+        model: type[models.Model], rows: models.QuerySet[Any]
+    ) -> tuple[models.QuerySet[Any], Callable[[models.QuerySet[Any]], int]]:
+        """The records still holding a value, and the UPDATE that clears them."""
+        values: dict[str, Any] = {}
+        uncleared = Q()
+        for recorded in model._recording:  # type: ignore[attr-defined]
+            cleared = _cleared(recorded.field)
+            if cleared is not None:
+                values[recorded.field.attname] = cleared[0]
+                uncleared |= cleared[1]
+        if not values:
+            return rows.none(), _sql.setting()
+        return rows.filter(uncleared), _sql.setting(**values)
+
+    def export(self, person: Person, *, batch_size: int = 1000) -> Iterator[tuple[str, Items]]:
+        for table in record_tables():
+            yield f"records:{table.label}", self._items(table, person, batch_size)
+
+    def _items(self, table: _RecordTable, person: Person, batch_size: int) -> Items:
+        model: Any = table.model
+        if table.own is not None:
+            rule = _masking.matcher()
+            options = options_for(model.recording_model)
+            user_columns = {
+                field.attname: person.pk if _key_lookup(field) == field.attname else None
+                for field in table.user_fields
+            }
+            columns = [(value.name, value.field.attname) for value in model._recording]
+            rows = table.own_rows(person).order_by("pk")
+            names = ["pk", "recording_id", "created", *(attname for _, attname in columns)]
+            for row in rows.values(*names).iterator(batch_size):
+                item: dict[str, JSONValue] = {
+                    "id": to_json(row["pk"]),
+                    "object_id": str(row["recording_id"]),
+                    "created": to_json(row["created"]),
+                    "your_row": True,
+                }
+                for name, attname in columns:
+                    tracked = options.by_name.get(name)
+                    value = row[attname]
+                    if (tracked is not None and tracked.masked) or (
+                        rule is not None and rule.search(name) is not None
+                    ):
+                        item[name] = MASK
+                    elif attname in user_columns and value not in (None, user_columns[attname]):
+                        item[name] = OTHER_PERSON  # another user: their key is not the person's
+                    else:
+                        item[name] = to_json(value)
+                yield item
+        for field in table.user_fields:
+            found = table.naming(person, field).order_by("pk")
+            triples = found.values_list("pk", "recording_id", "created")
+            for pk, recording, created in triples.iterator(batch_size):
+                # A record of someone else's row: which one, when, and that it named the
+                # person; its other values are not the person's data.
+                yield {
+                    "id": to_json(pk),
+                    "object_id": str(recording),
+                    "created": to_json(created),
+                    "your_row": False,
+                    "field": field.name,
+                }
+
+
 for _store in (
     HistoryStore(),
     AccountHistoryStore(),
@@ -887,5 +1097,6 @@ for _store in (
     VisitStore(),
     LoginAttemptStore(),
     DeviceStore(),
+    RecordStore(),
 ):
     register_store(_store)

@@ -1,7 +1,8 @@
 """``manage.py trackable_purge``: delete what is older than its retention period.
 
-Visits and login attempts (rows), the audit log (rows) and in-row history
-(entries; each row keeps its newest).
+Visits and login attempts (rows), the audit log (rows), in-row history
+(entries; each row keeps its newest) and record tables (records; each recorded
+instance keeps its newest).
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ class Command(BaseCommand):
     help = (
         "Delete visits, login attempts and audit log rows older than their retention "
         "(TRACKABLE VISIT_RETENTION / LOGIN_RETENTION / AUDIT_RETENTION), and history "
-        "entries older than HISTORY_RETENTION (each row keeps its newest), in batches."
+        "entries older than HISTORY_RETENTION (each row keeps its newest) and records older "
+        "than RECORD_RETENTION (each recorded instance keeps its newest), in batches."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -82,6 +84,13 @@ class Command(BaseCommand):
             "row's newest entry. Default: HISTORY_RETENTION.",
         )
         parser.add_argument(
+            "--records",
+            type=parse_age,
+            default=argparse.SUPPRESS,
+            help="Delete records (recorded properties) older than this, keeping each "
+            "recorded instance's newest record. Default: RECORD_RETENTION.",
+        )
+        parser.add_argument(
             "--batch-size",
             type=int,
             default=1000,
@@ -109,6 +118,9 @@ class Command(BaseCommand):
         history_age = _checked(
             options.get("history", trackable_settings.HISTORY_RETENTION), "HISTORY"
         )
+        records_age = _checked(
+            options.get("records", trackable_settings.RECORD_RETENTION), "RECORD"
+        )
         for label, model, age in work:
             if age is None:
                 self.stdout.write(f"{label}: kept (no retention set)")
@@ -131,6 +143,7 @@ class Command(BaseCommand):
             )
         self._purge_audit_log(audit_age, options)
         self._purge_history(history_age, options)
+        self._purge_records(records_age, options)
 
     def _purge_audit_log(self, age: datetime.timedelta | None, options: dict[str, Any]) -> None:
         from django_trackable.privacy import purge_audit_log
@@ -177,6 +190,28 @@ class Command(BaseCommand):
                 f"history of {count.target}: {count.entries} entries older than {_age(age)} "
                 f"{verb} from {count.rows} rows"
             )
+            self.stdout.write(line if dry_run else self.style.SUCCESS(line))
+
+    def _purge_records(self, age: datetime.timedelta | None, options: dict[str, Any]) -> None:
+        from django_trackable.privacy import purge_records
+
+        if age is None:
+            self.stdout.write("records: kept (no retention set)")
+            return
+        dry_run = options["dry_run"]
+
+        def progress(target: str, rows: int) -> None:
+            self.stdout.write(f"records of {target}: {rows} deleted")
+
+        counts = purge_records(
+            age,
+            batch_size=options["batch_size"],
+            dry_run=dry_run,
+            progress=None if dry_run else progress,
+        )
+        verb = "would be deleted" if dry_run else "deleted"
+        for count in counts:
+            line = f"records of {count.target}: {count.rows} older than {_age(age)} {verb}"
             self.stdout.write(line if dry_run else self.style.SUCCESS(line))
 
 

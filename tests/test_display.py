@@ -260,3 +260,19 @@ def test_a_create_entry_lists_the_fields_given_a_value():
         ("urgent", "No", False),
         ("access_token", "", True),
     ]
+
+
+def _rendered(action):
+    (display,) = describe_entries(Issue, [{"action": action, "changes": {}}])
+    return Template('{% include "django_trackable/entry_changes.html" %}').render(
+        Context({"entry": display})
+    )
+
+
+@pytest.mark.parametrize("action", ["delete", "restore"])
+def test_a_delete_or_restore_shows_no_note_about_values_not_recorded(action):
+    assert "No field values recorded." not in _rendered(action)
+
+
+def test_an_update_without_changes_says_no_values_were_recorded():
+    assert "No field values recorded." in _rendered("update")

@@ -44,6 +44,9 @@ class ProductAdmin(SoftDeleteAdminMixin, TrackedAdmin):
     list_filter = ("supplier",)
     search_fields = ("name", "sku")
 
+    class Media:
+        css = {"all": ("shop/admin.css",)}
+
 
 def _label(status: str | None) -> str:
     return str(Order.Status(status).label).lower() if status else "deleted"

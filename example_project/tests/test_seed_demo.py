@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime
+import io
 import sys
 from decimal import Decimal
 
 import time_machine
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.utils import timezone
+from pricing.models import Offer
 from shop.demo_dates import latest_activity
 from shop.management.commands.seed_demo import ADMIN_EMAIL, ADMIN_PASSWORD, STALE_AFTER
 from shop.models import Order, Product, Supplier
@@ -139,3 +142,21 @@ def test_without_mmdb_writer_the_demo_is_seeded_without_locations(seed, monkeypa
     monkeypatch.setitem(sys.modules, "mmdb_writer", None)  # its import fails
     assert "no locations" in seed()
     assert set(UserVisit.objects.values_list("country", flat=True)) == {""}
+
+
+def test_seed_prices_after_seed_demo_offers_from_its_supplier_not_a_second_one(seed):
+    seed()
+    call_command("seed_prices", stdout=io.StringIO())
+    globex = Supplier.objects.get(name__startswith="Globex")
+    assert globex.name == "Globex Corporation"
+    assert Offer.objects.get().supplier == globex
+    assert [entry["user_repr"] for entry in globex.history] == [ADMIN_EMAIL, "bob@example.com"]
+
+
+def test_seed_prices_dates_the_offers_history_on_the_days_of_its_records(db):
+    call_command("seed_prices", stdout=io.StringIO())
+    offer = Offer.objects.get()
+    records = sorted(offer.records.values_list("created", flat=True))
+    prices = [to_datetime(e["timestamp"]) for e in offer.history if "net_price" in e["changes"]]
+    assert prices == records[: len(prices)]
+    assert len({moment.date() for moment in prices}) == 30

@@ -110,6 +110,7 @@ class _Appended:
     pks: list[Any] | None = None  # the rows' primary keys, when the statement knows them
     reprs: dict[str, str] = field(default_factory=dict)  # by str(pk)
     ordered_reprs: list[str] | None = None  # an INSERT's, in row order
+    pending_pk: str = ""  # in the texts: stands for the key the INSERT returns
     stamped: bool = False  # the statement sets updated_at to the entry's time
     instances: list[Any] = field(default_factory=list)  # the instances written, when known
 
@@ -198,7 +199,9 @@ def _times_in(value: Any) -> Iterator[Any]:
             yield from _times_in(source)
 
 
-def _insert_appended(query: Any, returned: Any = None, returning: Any = None) -> _Appended | None:
+def _insert_appended(
+    query: Any, returned: Any = None, returning: Any = None, *, before: bool = False
+) -> _Appended | None:
     options = tracking.options_for(query.model)
     history = options.history
     if history is None or history not in query.fields or not query.objs:
@@ -221,13 +224,39 @@ def _insert_appended(query: Any, returned: Any = None, returning: Any = None) ->
         )
         if index is not None and len(returned) == len(objs):
             pks = [row[index] for row in returned]
-    reprs = [_instance_repr(obj) for obj in objs]
+    if before and isinstance(query.model._meta.pk, models.IntegerField):
+        # Before the statement (PostgreSQL's fused log): the database has not chosen the
+        # keys yet. A stand-in the SQL replaces with each row's key (_pg_log_insert).
+        pks = [_PENDING_PK if pk is None else pk for pk in pks]
+        appended.pending_pk = str(_PENDING_PK)
+    reprs = [_repr_with_pk(obj, pk) for obj, pk in zip(objs, pks, strict=True)]
+    if appended.pending_pk:
+        pks = [obj.pk for obj in objs]
     if all(pk is not None for pk in pks) and not query.on_conflict:
         appended.pks = pks
         appended.reprs = {str(pk): r for pk, r in zip(pks, reprs, strict=True) if r}
     elif not query.on_conflict or query.on_conflict.name == "UPDATE":
         appended.ordered_reprs = reprs
     return appended
+
+
+#: Stands for a key the INSERT has yet to return, in a row's text (``"Order 7"``).
+_PENDING_PK = 7_319_046_285_503_917
+
+
+def _repr_with_pk(obj: models.Model, pk: Any) -> str:
+    """``str(obj)`` as it will read once Django sets the primary key the INSERT returned.
+
+    Django sets it after the statement; a ``__str__`` that shows the id (``"Order 7"``)
+    would otherwise be logged as ``"Order None"``.
+    """
+    if pk is None or obj.pk is not None:
+        return _instance_repr(obj)
+    obj.pk = pk
+    try:
+        return _instance_repr(obj)
+    finally:
+        obj.pk = None
 
 
 # --- running a statement with its audit write ---------------------------------------------
@@ -267,7 +296,7 @@ def run_insert(compiler: Any, returning: Any, execute: Callable[[], Any]) -> Any
         return appended
 
     if audit_enabled(type(query.objs[0])):
-        result = _run(compiler, lambda: _insert_appended(query), execute, after)
+        result = _run(compiler, lambda: _insert_appended(query, before=True), execute, after)
         if not written:  # PostgreSQL: the statement logged its rows itself
             after(result)
     else:
@@ -469,6 +498,10 @@ def _pg_log_insert(appended: _Appended, connection: BaseDatabaseWrapper) -> tupl
             'ON t.k = CAST(r."_trackable_pk" AS text)'
         )
         source_params = [json.dumps(appended.reprs)]
+    repr_params: list[Any] = []
+    if appended.pending_pk:
+        repr_sql = f'REPLACE({repr_sql}, %s, CAST(r."_trackable_pk" AS text))'
+        repr_params = [appended.pending_pk]
     sql = (
         f"{_insert_into(connection)} SELECT CAST(%s AS timestamp with time zone), "
         f"CAST(%s AS {actor_type}), %s, "
@@ -483,6 +516,7 @@ def _pg_log_insert(appended: _Appended, connection: BaseDatabaseWrapper) -> tupl
         values["actor_repr"],
         *ct_params,
         *([single] if single is not None else []),
+        *repr_params,
         values["extra"],
         *source_params,
         appended.entry["timestamp"],

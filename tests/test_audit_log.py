@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django_trackable import acting_as
 from django_trackable.models import AuditLog
 from tests.testapp.models import (
+    AllTypes,
     Author,
     Category,
     Note,
@@ -387,3 +388,13 @@ def test_check_w040_warns_when_the_log_is_on_another_database(settings):
     assert [m for m in checks.check_databases() if m.id == "django_trackable.W040"] == []
     settings.TRACKABLE = {"AUDIT_LOG": False, "DATABASE": "other"}
     assert [m for m in checks.check_databases() if m.id == "django_trackable.W040"] == []
+
+
+def test_a_created_rows_repr_has_the_primary_key_the_insert_gave_it():
+    one = AllTypes.objects.create(text="one")
+    many = AllTypes.objects.bulk_create([AllTypes(text="a"), AllTypes(text="b")])
+
+    for obj in [one, *many]:
+        (row,) = _log(obj)
+        assert row.target_repr == f"AllTypes {obj.pk}"
+    assert one.pk is not None and all(obj.pk for obj in many)

@@ -208,6 +208,21 @@ def test_the_visit_and_login_lists_have_their_charts(admin_client, now):
     assert b"_days=30" in logins.content
 
 
+def test_the_chart_counts_the_rows_the_filtered_list_shows(admin_client, now):
+    visit(days_ago(0), browser="Firefox")
+    visit(days_ago(0), browser="Chrome")
+    visit(days_ago(1), browser="Chrome")
+
+    everyone = admin_client.get("/admin/django_trackable/uservisit/")
+    chrome = admin_client.get("/admin/django_trackable/uservisit/", {"browser": "Chrome"})
+
+    def total(response):
+        return sum(day.counts[0] for day in response.context["trackable_chart"].days)
+
+    assert (total(everyone), total(chrome)) == (3, 2)
+    assert b"browser=Chrome" in chrome.content  # the period links keep the filter
+
+
 def test_the_device_list_has_no_chart(admin_client):
     response = admin_client.get("/admin/django_trackable/userdevice/")
 

@@ -54,6 +54,15 @@ def test_the_filter_shows_deleted_or_all_rows(admin_client, authors):
     assert listed(admin_client.get(CHANGELIST, {"deleted": "include"})) == {"Alive", "Dead"}
 
 
+def test_the_deleted_column_shows_only_where_both_kinds_of_row_are_listed(admin_client, authors):
+    def columns(response):
+        return list(response.context["cl"].list_display)
+
+    assert "deleted" not in columns(admin_client.get(CHANGELIST))
+    assert "deleted" not in columns(admin_client.get(CHANGELIST, {"deleted": "only"}))
+    assert columns(admin_client.get(CHANGELIST, {"deleted": "include"}))[-1] == "deleted"
+
+
 def test_a_deleted_rows_page_opens(admin_client, authors):
     _alive, dead = authors
     assert admin_client.get(f"{CHANGELIST}{dead.pk}/change/").status_code == 200

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
@@ -52,34 +53,41 @@ def period_links(request: HttpRequest, days: int) -> list[dict[str, Any]]:
 class ActivityChartMixin(_Mixin):
     """A chart of the rows per day above the change list (one query), 30 or 90 days.
 
+    The chart counts the rows the change list shows: its filters and search apply.
     Override :meth:`get_activity_chart` to return a
     :class:`~django_trackable.admin.charts.Chart`, or ``None`` for no chart.
     """
 
     change_list_template = "admin/django_trackable/change_list_chart.html"
 
-    def get_activity_chart(self, request: HttpRequest, days: int) -> Chart | None:
-        """The chart above the change list; ``None`` shows none."""
+    def get_activity_chart(
+        self, request: HttpRequest, days: int, queryset: models.QuerySet[Any]
+    ) -> Chart | None:
+        """The chart of ``queryset`` (the change list's rows) above it; ``None`` shows none."""
         return None
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         days = period_from(request.GET.get(PERIOD_VAR))
-        context = dict(extra_context or {})
-        if request.method == "GET":
-            chart = self.get_activity_chart(request, days)
-            if chart is not None:
-                context.update(layout_context())
-                context["trackable_chart"] = chart
-                context["trackable_periods"] = period_links(request, days)
-                context["trackable_activity_url"] = activity_url(self.admin_site)
+        periods = period_links(request, days)
         if PERIOD_VAR in request.GET:
             # Not a lookup: the change list would refuse it as an unknown filter.
             query = request.GET.copy()
             del query[PERIOD_VAR]
             request.GET = query  # type: ignore[assignment]
-        return super().changelist_view(request, context)
+        response = super().changelist_view(request, extra_context)
+        context = getattr(response, "context_data", None)
+        changelist = context.get("cl") if request.method == "GET" and context else None
+        if changelist is not None:
+            assert context is not None
+            chart = self.get_activity_chart(request, days, changelist.queryset)
+            if chart is not None:
+                context.update(layout_context())
+                context["trackable_chart"] = chart
+                context["trackable_periods"] = periods
+                context["trackable_activity_url"] = activity_url(self.admin_site)
+        return response
 
 
 def activity_url(site: admin.AdminSite) -> str | None:

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.admin.utils import quote
 from django.contrib.contenttypes.models import ContentType
+from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.urls import URLPattern, path
@@ -64,8 +65,10 @@ class AuditLogAdmin(ActivityChartMixin, ReadOnlyAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return list(self.fields)
 
-    def get_activity_chart(self, request: HttpRequest, days: int) -> Chart | None:
-        return changes_chart(days)
+    def get_activity_chart(
+        self, request: HttpRequest, days: int, queryset: models.QuerySet[Any]
+    ) -> Chart | None:
+        return changes_chart(days, queryset)
 
     def get_urls(self) -> list[URLPattern]:
         activity = path(

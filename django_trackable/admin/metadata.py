@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
@@ -95,8 +96,10 @@ class UserVisitAdmin(ActivityChartMixin, ClientColumnsMixin, ReadOnlyAdmin):
             '<span title="{}">{} {}{}</span>', obj.url, obj.method, wrappable, status
         )
 
-    def get_activity_chart(self, request: HttpRequest, days: int) -> Chart | None:
-        return visits_chart(days)
+    def get_activity_chart(
+        self, request: HttpRequest, days: int, queryset: models.QuerySet[Any]
+    ) -> Chart | None:
+        return visits_chart(days, queryset)
 
 
 class LoginAttemptAdmin(ActivityChartMixin, ClientColumnsMixin, ReadOnlyAdmin):
@@ -106,8 +109,10 @@ class LoginAttemptAdmin(ActivityChartMixin, ClientColumnsMixin, ReadOnlyAdmin):
     list_filter = ("successful", "device_type", "browser", "country")
     search_extra = ("username", "^ip")
 
-    def get_activity_chart(self, request: HttpRequest, days: int) -> Chart | None:
-        return logins_chart(days)
+    def get_activity_chart(
+        self, request: HttpRequest, days: int, queryset: models.QuerySet[Any]
+    ) -> Chart | None:
+        return logins_chart(days, queryset)
 
 
 class UserDeviceAdmin(ClientColumnsMixin, ReadOnlyAdmin):

@@ -65,7 +65,7 @@ class SoftDeleteAdminMixin(_Mixin):
     """A ModelAdmin mixin for :class:`~django_trackable.models.SoftDeleteModel` models.
 
     - The change list shows alive rows by default, with a filter for deleted
-      rows and all rows, and a "deleted" column; a deleted row's page opens, so
+      rows and all rows, and a "deleted" column when it lists both; a deleted row's page opens, so
       it can be seen and restored.
     - "Delete" (the action and the button) is the model's soft delete.
     - A "Restore" action (needs the change permission) and a "Delete
@@ -160,7 +160,12 @@ class SoftDeleteAdminMixin(_Mixin):
         return HttpResponseRedirect(url)
 
     def get_list_display(self, request: HttpRequest) -> Any:
-        return (*super().get_list_display(request), "deleted")
+        # Only where alive and deleted rows are listed together: elsewhere every row
+        # would show the same mark.
+        shown = super().get_list_display(request)
+        if request.GET.get(DeletedListFilter.parameter_name) == "include":
+            return (*shown, "deleted")
+        return shown
 
     @admin.display(boolean=True, description=_("deleted"), ordering="date_deleted")
     def deleted(self, obj: Any) -> bool:

@@ -12,7 +12,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_asy
 from django.utils import timezone
 
 from django_trackable.conf import trackable_settings
-from django_trackable.context import _bind_request, _unbind_request
+from django_trackable.context import _bind_request, _request_user, _unbind_request
 
 if TYPE_CHECKING:
     import datetime
@@ -133,7 +133,7 @@ class VisitMiddleware(_SyncAndAsyncMiddleware):
 
     def get_user(self, request: HttpRequest) -> Any:
         """The authenticated user of ``request`` after the view, or ``None``."""
-        user = getattr(request, "user", None)
+        user = _request_user(request)
         if user is None or not user.is_authenticated:
             return None
         return user

@@ -113,6 +113,14 @@ def _request_user(request: HttpRequest) -> Any:
     return getattr(request, "user", None)
 
 
+def _request_user_loaded(request: HttpRequest) -> bool:
+    """Whether :func:`_request_user` can answer without a query."""
+    user = request.__dict__.get("user")
+    if not isinstance(user, SimpleLazyObject) or user._wrapped is not empty:
+        return True
+    return "_acached_user" in request.__dict__
+
+
 def get_current_extra() -> Mapping[str, Any]:
     """Extra keys given to the innermost :class:`acting_as`, added to history entries."""
     actor = _actor_var.get()

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "reversion",
     "simple_history",
     "auditlog",
+    # The database queue's table, for tests/test_tasks.py (TASKS gets the backend there).
     "django_tasks_db",
     "django_trackable",
     "tests.testapp",
@@ -115,11 +116,6 @@ _TASKS = "django.tasks" if importlib.util.find_spec("django.tasks") else "django
 TASKS = {
     "default": {"BACKEND": f"{_TASKS}.backends.immediate.ImmediateBackend"},
     "dummy": {"BACKEND": f"{_TASKS}.backends.dummy.DummyBackend"},
-    # A real queue: rows in the test database, drained by db_worker processes
-    # (tests/test_tasks.py starts them with tests.worker_settings).
-    "database": {"BACKEND": "django_tasks_db.DatabaseBackend"},
-    # A queue that refuses every task, as one that is down does.
-    "down": {"BACKEND": "tests.task_backends.UnavailableBackend"},
 }
 
 TRACKABLE: dict[str, object] = {}

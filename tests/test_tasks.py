@@ -8,6 +8,8 @@ visits and logins sent is ``TRACKABLE_QUEUE_TEST_COUNT`` (default 10,000).
 from __future__ import annotations
 
 import contextlib
+import importlib
+import importlib.util
 import logging
 import os
 import signal
@@ -23,7 +25,7 @@ from django.db.models import Count, Sum
 from django.test import Client
 
 from django_trackable.models import LoginAttempt, UserDevice, UserVisit
-from tests.task_backends import QueueDown
+from tests.task_backends import BACKENDS, QueueDown
 from tests.threads import run_in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the workers see only committed rows
@@ -51,7 +53,15 @@ VISIT_MIDDLEWARE = "django_trackable.middleware.VisitMiddleware"
 
 
 @pytest.fixture
-def database_queue(settings):
+def queues(settings):
+    """TASKS with the database queue and the one that is down."""
+    framework = "django.tasks" if importlib.util.find_spec("django.tasks") else "django_tasks"
+    importlib.import_module(f"{framework}.signals")  # resets the backends when TASKS changes
+    settings.TASKS = {**settings.TASKS, **BACKENDS}
+
+
+@pytest.fixture
+def database_queue(queues, settings):
     """Visits and logins go to the database queue; VisitMiddleware first, as documented."""
     settings.TRACKABLE = {"TASK_BACKEND": "database"}
     settings.MIDDLEWARE = [VISIT_MIDDLEWARE, *settings.MIDDLEWARE]
@@ -182,7 +192,7 @@ def test_visits_and_logins_enqueued_by_concurrent_requests_are_all_stored_once_b
 
 
 def test_a_request_succeeds_when_the_queue_is_down_and_the_lost_visit_and_login_are_logged(
-    settings, alice, client, caplog
+    queues, settings, alice, client, caplog
 ):
     settings.TRACKABLE = {"TASK_BACKEND": "down"}
     settings.MIDDLEWARE = [VISIT_MIDDLEWARE, *settings.MIDDLEWARE]

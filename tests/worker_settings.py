@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 
 from tests.settings import *  # noqa: F403
-from tests.settings import DATABASES
+from tests.settings import DATABASES, TASKS
+from tests.task_backends import BACKENDS
 
 DATABASES["default"]["NAME"] = os.environ["TRACKABLE_WORKER_DATABASE"]
+TASKS = {**TASKS, **BACKENDS}
 TRACKABLE = {"TASK_BACKEND": "database"}
 # The worker closes "old" connections around every task: without a maximum
 # age that is a new connection per task.

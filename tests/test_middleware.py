@@ -7,7 +7,7 @@ import threading
 
 import httpx
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from django.core.asgi import get_asgi_application
 from django.test import Client, RequestFactory
 from rest_framework.authtoken.models import Token
@@ -306,3 +306,27 @@ async def test_visit_middleware_adds_one_thread_hop_under_asgi_to_record_the_vis
     )
 
     assert visits == {**plain, "VisitMiddleware.record": 1}
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_buffered_visit_middleware_adds_no_thread_hop_under_asgi_once_the_user_is_loaded(
+    hops, settings, alice_cookie
+):
+    from django_trackable.buffering import flush_visits
+
+    tracking = [*AUTH, "django_trackable.middleware.CurrentUserMiddleware"]
+    plain = await hops_of_a_request(hops, settings, tracking, "/whoami/", alice_cookie)
+    settings.TRACKABLE = {"VISIT_BUFFER_SIZE": 100, "VISIT_BUFFER_SECONDS": 3600}
+    try:
+        buffered = await hops_of_a_request(
+            hops,
+            settings,
+            ["django_trackable.middleware.VisitMiddleware", *tracking],
+            "/whoami/",
+            alice_cookie,
+        )
+    finally:
+        written = await sync_to_async(flush_visits)()
+
+    assert buffered == plain
+    assert written == 2  # the warming request's visit and the counted one's

@@ -120,3 +120,19 @@ def test_the_buffered_visits_are_written_when_the_process_exits():
     subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True, timeout=120)
 
     assert UserVisit.objects.get().url == "/at-exit/"
+
+
+def test_a_batch_the_database_refuses_is_dropped_and_logged(buffered, caplog):
+    from django.utils import timezone
+
+    from django_trackable.buffering import buffer_visit
+
+    # A status code its CHECK constraint refuses (record() never buffers one).
+    refused = {"timestamp": timezone.now(), "method": "GET", "url": "/x/", "status_code": -1}
+    buffer_visit(refused)
+
+    assert flush_visits() == 0
+
+    assert "django_trackable lost 1 buffered visits" in caplog.text
+    assert not UserVisit.objects.exists()
+    assert flush_visits() == 0  # dropped, not kept for another try

@@ -19,7 +19,7 @@ SITE_DIR := site
 # `make dist` builds here, then installs the wheel into a fresh virtualenv to try it.
 DIST_DIR := dist
 
-.PHONY: demo test test-postgres lint format typecheck docs docs-serve dist check-migrations bench bench-peers bench-integrations clean install
+.PHONY: demo test test-postgres lint format typecheck docs docs-serve dist check-migrations bench bench-peers bench-integrations bench-server clean install
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -98,6 +98,11 @@ bench-peers: $(PEERS_INSTALLED)
 ## against the same library alone (both are in the [dev] extra).
 bench-integrations: $(INSTALLED)
 	$(BIN)/python -m benchmarks.integrations $(BENCH_ARGS)
+
+## make bench-server: req/s and CPU per request under uvicorn and gunicorn on loopback,
+## plain site against tracking and visits (PostgreSQL: bash .ci/with-postgres.sh make bench-server).
+bench-server: $(INSTALLED)
+	$(BIN)/python -m benchmarks.server $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(PEERS_VENV) $(SITE_DIR) .site $(DIST_DIR) build .coverage example_project/db.sqlite3

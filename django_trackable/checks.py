@@ -95,6 +95,12 @@ def _is_optional_timedelta(value: Any) -> str | None:
     return None
 
 
+def _is_positive_number(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e9:
+        return "must be a positive number of seconds"
+    return None
+
+
 def _is_erasure_mode(value: Any) -> str | None:
     if value in ("delete", "anonymize"):
         return None
@@ -127,6 +133,8 @@ _VALIDATORS: dict[str, Callable[[Any], str | None]] = {
     "IP_TRUSTED_PROXIES": _is_proxy_sequence,
     "ANONYMIZE_IP": _is_bool,
     "TASK_BACKEND": _is_optional_str,
+    "VISIT_BUFFER_SIZE": _is_optional_positive_int,
+    "VISIT_BUFFER_SECONDS": _is_positive_number,
     "DATABASE": _is_database_alias,
     "VISIT_RETENTION": _is_optional_timedelta,
     "LOGIN_RETENTION": _is_optional_timedelta,

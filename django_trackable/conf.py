@@ -60,6 +60,8 @@ class TrackableSettings:
     IP_TRUSTED_PROXIES: tuple[str, ...] = ()
     ANONYMIZE_IP: bool = False
     TASK_BACKEND: str | None = None
+    VISIT_BUFFER_SIZE: int | None = None
+    VISIT_BUFFER_SECONDS: float = 1.0
     DATABASE: str | None = None
     VISIT_RETENTION: datetime.timedelta | None = datetime.timedelta(days=90)
     LOGIN_RETENTION: datetime.timedelta | None = datetime.timedelta(days=365)

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from django.utils.functional import SimpleLazyObject, empty
+
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
@@ -86,12 +88,37 @@ def get_current_user() -> Any:
     request = _request_var.get()
     if request is None:
         return None
-    user = getattr(request, "user", None)
+    user = _request_user(request)
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     # ``request.user`` is a SimpleLazyObject; hand out the real instance so it
     # can be cached on foreign keys and compared by type.
     return getattr(user, "_wrapped", user)
+
+
+def _request_user(request: HttpRequest) -> Any:
+    """``request.user``, without loading the user again when ``request.auser()`` has.
+
+    ``AuthenticationMiddleware`` caches ``request.user`` and ``await
+    request.auser()`` apart: after an async view (or ``login_required`` on
+    one) awaited ``auser()``, reading ``request.user`` in a ``sync_to_async``
+    save would query the user a second time. A user assigned to
+    ``request.user`` (``login()``, ``logout()``, DRF) still wins over both.
+    """
+    user = request.__dict__.get("user")
+    if isinstance(user, SimpleLazyObject) and user._wrapped is empty:
+        cached = request.__dict__.get("_acached_user")
+        if cached is not None:
+            return cached
+    return getattr(request, "user", None)
+
+
+def _request_user_loaded(request: HttpRequest) -> bool:
+    """Whether :func:`_request_user` can answer without a query."""
+    user = request.__dict__.get("user")
+    if not isinstance(user, SimpleLazyObject) or user._wrapped is not empty:
+        return True
+    return "_acached_user" in request.__dict__
 
 
 def get_current_extra() -> Mapping[str, Any]:

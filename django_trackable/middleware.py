@@ -12,7 +12,12 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_asy
 from django.utils import timezone
 
 from django_trackable.conf import trackable_settings
-from django_trackable.context import _bind_request, _unbind_request
+from django_trackable.context import (
+    _bind_request,
+    _request_user,
+    _request_user_loaded,
+    _unbind_request,
+)
 
 if TYPE_CHECKING:
     import datetime
@@ -85,8 +90,10 @@ class VisitMiddleware(_SyncAndAsyncMiddleware):
     Sync and async capable. After the view has responded it stores who (read
     from ``request.user`` then, so a login in the view counts), the method,
     URL, status code, referrer and the client (:class:`~django_trackable.client.ClientInfo`),
-    with the time the request arrived. One INSERT per recorded request, or a
-    task with ``TASK_BACKEND``.
+    with the time the request arrived. One INSERT per recorded request, a
+    task with ``TASK_BACKEND``, or nothing in the request with
+    ``VISIT_BUFFER_SIZE`` (written later in bulk; under ASGI then no thread
+    hop either when the view loaded the user).
 
     Not recorded: paths matching ``VISIT_EXCLUDE_PATHS`` (``re.search`` on
     ``request.path_info``; no query at all), everything when ``RECORD_VISITS``
@@ -116,9 +123,26 @@ class VisitMiddleware(_SyncAndAsyncMiddleware):
             return response
         started = timezone.now()
         response = await self.get_response(request)
-        # Reading request.user and inserting are database work: off the event loop.
-        await sync_to_async(self.record)(request, response, started)
+        if self._records_without_queries(request):
+            self.record(request, response, started)
+        else:
+            # Reading request.user and inserting are database work: off the event loop.
+            await sync_to_async(self.record)(request, response, started)
         return response
+
+    def _records_without_queries(self, request: HttpRequest) -> bool:
+        """Whether recording is pure Python: the visit is buffered and the user loaded.
+
+        Then the async path records on the event loop, with no thread hop.
+        Overridden ``record()`` or ``get_user()`` may query: they get the hop.
+        """
+        return (
+            bool(trackable_settings.VISIT_BUFFER_SIZE)
+            and not trackable_settings.TASK_BACKEND
+            and type(self).record is VisitMiddleware.record
+            and type(self).get_user is VisitMiddleware.get_user
+            and _request_user_loaded(request)
+        )
 
     def should_record(self, request: HttpRequest) -> bool:
         """Whether to record ``request`` at all; decided before the view, with no query."""
@@ -133,7 +157,7 @@ class VisitMiddleware(_SyncAndAsyncMiddleware):
 
     def get_user(self, request: HttpRequest) -> Any:
         """The authenticated user of ``request`` after the view, or ``None``."""
-        user = getattr(request, "user", None)
+        user = _request_user(request)
         if user is None or not user.is_authenticated:
             return None
         return user

@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "reversion",
     "simple_history",
     "auditlog",
+    # The database queue's table, for tests/test_tasks.py (TASKS gets the backend there).
+    "django_tasks_db",
     "django_trackable",
     "tests.testapp",
     "tests.adminapp",

@@ -7,6 +7,7 @@ import threading
 
 import httpx
 import pytest
+from asgiref.sync import async_to_sync, sync_to_async
 from django.core.asgi import get_asgi_application
 from django.test import Client, RequestFactory
 from rest_framework.authtoken.models import Token
@@ -192,3 +193,140 @@ def test_admin_change_form_records_the_staff_user(product, django_user_model):
         "price": ["0.00", "3.50"],
         "quantity": [0, 2],
     }
+
+
+# -- the ASGI path: the user loaded once, thread hops counted -----------------------
+
+
+def authenticated_request(user):
+    """A request through Session and Authentication middleware, as a view gets it."""
+    from django.contrib.auth.middleware import AuthenticationMiddleware
+    from django.contrib.sessions.middleware import SessionMiddleware
+
+    cookie = logged_in(user).cookies["sessionid"].value
+    request = RequestFactory().get("/", HTTP_COOKIE=f"sessionid={cookie}")
+    SessionMiddleware(lambda request: None).process_request(request)
+    AuthenticationMiddleware(lambda request: None).process_request(request)
+    return request
+
+
+def test_the_user_request_auser_loaded_is_not_queried_again_by_a_save(
+    alice, django_assert_num_queries
+):
+    request = authenticated_request(alice)
+    async_to_sync(request.auser)()  # as an async view or login_required on one does
+
+    with django_assert_num_queries(0):
+        CurrentUserMiddleware(lambda request: get_current_user() == alice)(request)
+    assert CurrentUserMiddleware(lambda request: get_current_user())(request) == alice
+
+
+def test_a_user_logged_in_by_the_view_wins_over_the_one_auser_loaded(alice, bob):
+    from django.contrib.auth import login
+
+    request = authenticated_request(alice)
+    async_to_sync(request.auser)()
+
+    def view(request):
+        login(request, bob)
+        return get_current_user()
+
+    assert CurrentUserMiddleware(view)(request) == bob
+
+
+@pytest.fixture
+def hops(monkeypatch):
+    """Counts sync_to_async calls (thread hops), by the name of the function hopped to.
+
+    A spy, not a stub: the real ``SyncToAsync.__call__`` runs.
+    """
+    from collections import Counter
+
+    from asgiref.sync import SyncToAsync
+
+    counted = Counter()
+    real_call = SyncToAsync.__call__
+
+    def counting(self, *args, **kwargs):
+        counted[getattr(self.func, "__qualname__", repr(self.func))] += 1
+        return real_call(self, *args, **kwargs)
+
+    monkeypatch.setattr(SyncToAsync, "__call__", counting)
+    return counted
+
+
+async def hops_of_a_request(hops, settings, middleware, path, cookie):
+    from django.core.handlers.asgi import ASGIHandler
+
+    settings.MIDDLEWARE = middleware
+    transport = httpx.ASGITransport(app=ASGIHandler())
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", cookies={"sessionid": cookie}
+    ) as http:
+        assert (await http.get(path)).status_code == 200  # warm: the first request loads more
+        hops.clear()
+        assert (await http.get(path)).status_code == 200
+    return dict(hops)
+
+
+@pytest.fixture
+def alice_cookie(alice):
+    return logged_in(alice).cookies["sessionid"].value
+
+
+AUTH = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", ["/ahello/", "/hello/"], ids=["async-view", "sync-view"])
+async def test_current_user_middleware_adds_no_thread_hop_under_asgi(
+    hops, settings, alice_cookie, path
+):
+    cookie = alice_cookie
+    plain = await hops_of_a_request(hops, settings, AUTH, path, cookie)
+    tracked = await hops_of_a_request(
+        hops, settings, [*AUTH, "django_trackable.middleware.CurrentUserMiddleware"], path, cookie
+    )
+
+    assert tracked == plain
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", ["/ahello/", "/hello/"], ids=["async-view", "sync-view"])
+async def test_visit_middleware_adds_one_thread_hop_under_asgi_to_record_the_visit(
+    hops, settings, alice_cookie, path
+):
+    cookie = alice_cookie
+    plain = await hops_of_a_request(hops, settings, AUTH, path, cookie)
+    visits = await hops_of_a_request(
+        hops, settings, ["django_trackable.middleware.VisitMiddleware", *AUTH], path, cookie
+    )
+
+    assert visits == {**plain, "VisitMiddleware.record": 1}
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_buffered_visit_middleware_adds_no_thread_hop_under_asgi_once_the_user_is_loaded(
+    hops, settings, alice_cookie
+):
+    from django_trackable.buffering import flush_visits
+
+    tracking = [*AUTH, "django_trackable.middleware.CurrentUserMiddleware"]
+    plain = await hops_of_a_request(hops, settings, tracking, "/whoami/", alice_cookie)
+    settings.TRACKABLE = {"VISIT_BUFFER_SIZE": 100, "VISIT_BUFFER_SECONDS": 3600}
+    try:
+        buffered = await hops_of_a_request(
+            hops,
+            settings,
+            ["django_trackable.middleware.VisitMiddleware", *tracking],
+            "/whoami/",
+            alice_cookie,
+        )
+    finally:
+        written = await sync_to_async(flush_visits)()
+
+    assert buffered == plain
+    assert written == 2  # the warming request's visit and the counted one's

@@ -327,7 +327,9 @@ class UserVisitQuerySet(_RequestMetadataQuerySet["UserVisit"]):
         ``user`` is who made the request (``None`` or anonymous for nobody);
         ``timestamp`` defaults to now. One INSERT on the write database, in a
         savepoint when a transaction is open; with ``TASK_BACKEND`` the row is
-        enqueued instead and ``None`` returned. Database errors propagate (the
+        enqueued instead and ``None`` returned, and with ``VISIT_BUFFER_SIZE``
+        it is buffered, written later in bulk (:mod:`django_trackable.buffering`),
+        and ``None`` returned. Database errors propagate (the
         middleware logs them); secrets in ``url`` and ``referrer`` are masked
         (:func:`mask_url`).
         """
@@ -343,11 +345,22 @@ class UserVisitQuerySet(_RequestMetadataQuerySet["UserVisit"]):
         if trackable_settings.TASK_BACKEND:
             _enqueue("record_visit", values)
             return None
+        if trackable_settings.VISIT_BUFFER_SIZE:
+            from django_trackable.buffering import buffer_visit
+
+            buffer_visit(values)
+            return None
         return self._store(values)
 
     def _store(self, values: dict[str, Any]) -> UserVisit:
         """Write ``record()``'s values (it and the task call this, nothing else)."""
         return _insert(self.model, values)
+
+    def _store_many(self, rows: list[dict[str, Any]]) -> int:
+        """Write buffered ``record()`` values with one ``bulk_create`` (the buffer calls this)."""
+        alias = write_database(self.model)
+        manager = self.model._base_manager.db_manager(alias)
+        return len(manager.bulk_create([self.model(**values) for values in rows]))
 
     def for_user(self, user: Any) -> UserVisitQuerySet:
         """The visits of ``user``."""

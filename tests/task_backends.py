@@ -17,6 +17,8 @@ BACKENDS = {
     "database": {"BACKEND": "django_tasks_db.DatabaseBackend"},
     # A queue that refuses every task, as one that is down does.
     "down": {"BACKEND": "tests.task_backends.UnavailableBackend"},
+    # A queue in the database whose table is missing (its migrations not applied).
+    "unmigrated": {"BACKEND": "tests.task_backends.UnmigratedBackend"},
 }
 
 
@@ -29,3 +31,13 @@ class UnavailableBackend(BaseTaskBackend):
 
     def enqueue(self, task: Any, args: Any, kwargs: Any) -> Any:
         raise QueueDown("the queue is down")
+
+
+class UnmigratedBackend(BaseTaskBackend):
+    """Fails in the database, as a database queue whose table was never created does."""
+
+    def enqueue(self, task: Any, args: Any, kwargs: Any) -> Any:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO trackable_no_such_queue_table VALUES (1)")

@@ -211,3 +211,24 @@ def test_a_request_succeeds_when_the_queue_is_down_and_the_lost_visit_and_login_
     assert all(isinstance(record.exc_info[1], QueueDown) for record in caplog.records)
     assert not UserVisit.objects.exists()
     assert not LoginAttempt.objects.exists()
+
+
+def test_a_queue_failing_in_the_database_leaves_the_requests_transaction_usable(
+    queues, settings, alice, client, caplog, monkeypatch
+):
+    """PostgreSQL aborts a transaction at its first error: without the savepoint around the
+    enqueue the session's INSERT would fail and the login with it."""
+    settings.TRACKABLE = {"TASK_BACKEND": "unmigrated"}
+    settings.MIDDLEWARE = [VISIT_MIDDLEWARE, *settings.MIDDLEWARE]
+    monkeypatch.setitem(connection.settings_dict, "ATOMIC_REQUESTS", True)
+
+    with caplog.at_level(logging.ERROR, logger="django_trackable"):
+        response = client.post("/sign-in/", {"username": "alice", "password": "pw-alice"})
+
+    # The login (its session row, written after the failed enqueue) committed.
+    assert response.content == b"yes"
+    assert client.session["_auth_user_id"] == str(alice.pk)
+    assert [record.getMessage() for record in caplog.records] == [
+        "django_trackable could not record a login",
+        "django_trackable could not record a visit to '/sign-in/'",
+    ]

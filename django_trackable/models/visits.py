@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connections, models, router, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -221,9 +221,14 @@ def _insert(model: type[_M], values: dict[str, Any]) -> _M:
 def _enqueue(task_name: str, values: dict[str, Any]) -> None:
     from django_trackable import tasks
 
-    getattr(tasks, task_name).using(backend=trackable_settings.TASK_BACKEND).enqueue(
-        tasks.to_payload(values)
-    )
+    task = getattr(tasks, task_name).using(backend=trackable_settings.TASK_BACKEND)
+    if connections[DEFAULT_DB_ALIAS].in_atomic_block:
+        # A queue in the database (django-tasks-db) inserts here: if that fails inside
+        # the request's transaction (ATOMIC_REQUESTS), a savepoint keeps the rest usable.
+        with transaction.atomic(using=DEFAULT_DB_ALIAS):
+            task.enqueue(tasks.to_payload(values))
+    else:
+        task.enqueue(tasks.to_payload(values))
 
 
 class _RoutedManager(models.Manager[_M]):

@@ -113,7 +113,11 @@ class ModelOptions:
         #: overrides the setting; ``HISTORY_LIMIT`` drops entries instead.
         self.window: int | None = None
         if self.history is not None and self.limit is None:
-            self.window = getattr(model, "track_history_window", trackable_settings.HISTORY_WINDOW)
+            window = getattr(model, "track_history_window", trackable_settings.HISTORY_WINDOW)
+            # Anything but a positive int keeps every entry (and is check E006/E003):
+            # a window of 0 would empty the rows.
+            valid = isinstance(window, int) and not isinstance(window, bool) and window > 0
+            self.window = window if valid else None
         #: Whether a save also records the columns it writes over (a lost update).
         self.overwrites = bool(getattr(model, "track_overwrites", False))
         track_audit_log = getattr(model, "track_audit_log", None)

@@ -189,10 +189,18 @@ def test_a_models_own_window_overrides_the_setting(monkeypatch):
     assert not AuditLog.objects.exists()
 
 
-def test_a_window_that_is_not_a_positive_int_is_an_error(monkeypatch):
+def test_a_window_that_is_not_a_positive_int_is_an_error_and_empties_nothing(monkeypatch):
     monkeypatch.setattr(Product, "track_history_window", 0, raising=False)
-    errors = [m for m in checks.check_models() if m.obj is Product]
+    clear_model_options()
+    try:
+        errors = [m for m in checks.check_models() if m.obj is Product]
+        product = edited(3)
+    finally:
+        monkeypatch.undo()
+        clear_model_options()
+
     assert [e.id for e in errors] == ["django_trackable.E006"]
+    assert len(stored(product).history) == 4
 
 
 def test_moving_out_many_rows_costs_the_statements_of_one(django_assert_num_queries):

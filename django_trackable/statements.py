@@ -114,6 +114,11 @@ class _TrackedUpdateCompiler:
         run = super().execute_returning_sql  # type: ignore[misc]
         if self._trackable_running:  # it may call execute_sql(): one audit write
             return run(returning_fields)
+        if not returning_fields:
+            # What Django does then, through our execute_sql(): the window's lengths too.
+            from django.db.models.sql.constants import ROW_COUNT
+
+            return [()] * (self.execute_sql(ROW_COUNT) or 0)
         self._trackable_running = True
         try:
             return audit.run_update(self, lambda: run(returning_fields))

@@ -34,35 +34,34 @@ class Audited(Fields, TrackableModel):
     track_audit_log = True
 
 
-class PlainStamped(Fields):
+class StampColumns(Fields):
+    """Tracked's four stamp columns as plain Django fields, filled by Django itself."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    created_by = models.ForeignKey(
+        "auth.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        "auth.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+
+class PlainStamped(StampColumns):
     """Plain Django with the same five extra columns as Tracked, filled by hand-written code.
 
     The fair yardstick for what the stamps and history cost over the columns themselves.
     """
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True, db_index=True)
-    created_by = models.ForeignKey(
-        "auth.User", null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    updated_by = models.ForeignKey(
-        "auth.User", null=True, on_delete=models.SET_NULL, related_name="+"
-    )
     history = models.JSONField(default=list)
 
 
-class PlainStamps(Fields):
-    """Plain Django with Tracked's four stamp columns and no history: the yardstick of a list
-    read that does not read ``history`` (DEFER_HISTORY)."""
-
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True, db_index=True)
-    created_by = models.ForeignKey(
-        "auth.User", null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    updated_by = models.ForeignKey(
-        "auth.User", null=True, on_delete=models.SET_NULL, related_name="+"
-    )
+class PlainStamps(StampColumns):
+    """The stamps and no history: the yardstick of a list read that does not read
+    ``history`` (DEFER_HISTORY)."""
 
 
 # --- recorded properties (benchmarks.records) ---------------------------------------

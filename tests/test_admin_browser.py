@@ -34,6 +34,7 @@ SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "img"
 PASSWORD = "browser-pw"
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (the [dev] extra)")
+from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions  # noqa: E402
@@ -108,10 +109,20 @@ class AdminInTheBrowser(StaticLiveServerTestCase):
         )
 
     def click_and_wait(self, element) -> None:
-        """Click something that loads a new page, and wait until it has."""
-        page = self.driver.find_element(By.TAG_NAME, "html")
+        """Click something that loads a new page, and wait until the new page has loaded.
+
+        The old page is marked, and the wait ends at a complete document without the
+        mark. Not ``staleness_of``: asked about a node of the page being left,
+        chromedriver can answer "Node with given id does not belong to the document"
+        instead of "stale element", so questions asked mid-navigation are asked again.
+        """
+        self.driver.execute_script("window.trackableOldPage = true")
         element.click()
-        WebDriverWait(self.driver, 10).until(expected_conditions.staleness_of(page))
+        WebDriverWait(self.driver, 10, ignored_exceptions=(WebDriverException,)).until(
+            lambda driver: driver.execute_script(
+                "return !window.trackableOldPage && document.readyState === 'complete'"
+            )
+        )
 
     def log_in(self) -> None:
         self.open("/admin/login/?next=/admin/")

@@ -18,13 +18,18 @@ does not go back far enough.
 from __future__ import annotations
 
 import datetime
+import functools
+import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db import models, transaction
+from django.conf import settings
+from django.db import connections, models, transaction
 
 from django_trackable import tracking
 from django_trackable.history import Entry, entry_time
+from django_trackable.tracking import REPR_LENGTH
 
 if TYPE_CHECKING:
     from django_trackable.models.audit import AuditLog
@@ -100,39 +105,340 @@ def run_reporting_lengths(compiler: Any, result_type: Any, window: int) -> Any:
 def move_out(model: type[models.Model], pks: Iterable[Any], window: int, *, using: str) -> int:
     """Move all but the newest ``window`` entries of these rows into ``AuditLog``.
 
-    One transaction and four statements however many rows: the rows are read
-    and locked, the log's entries of them are read, the log gets the entries
-    it does not hold yet (with the audit log on it holds them already), and
-    one UPDATE cuts the rows to their newest ``window`` entries. Returns the
-    number of entries moved.
+    One transaction and a number of statements that does not grow with the
+    rows or their entries: the rows are found (and locked), the log gets the
+    entries it does not hold yet (with the audit log on it holds them
+    already), and one UPDATE cuts the rows to their newest ``window`` entries.
+    On SQLite and PostgreSQL the entries go from row to log in SQL, ``INSERT
+    ... SELECT`` over the row's JSON; entries SQL does not read the way Python
+    does (an unusual timestamp), other databases and a log on another database
+    take the way through Python. Returns the number of entries that left the
+    rows.
     """
     from django_trackable.audit import log_database
-    from django_trackable.expressions import NewestEntries
-    from django_trackable.models.audit import content_type_for
 
-    options = tracking.options_for(model)
-    history = options.history
+    history = tracking.options_for(model).history
     assert history is not None
     table = history.model
+    pks = list(pks)
+    connection = connections[using]
     with transaction.atomic(using=using, savepoint=False):
-        rows = table._base_manager.using(using).filter(pk__in=list(pks))
-        if rows.db != "sqlite":  # SQLite locks the whole database for the write already
-            rows = rows.select_for_update()
-        older = {
-            pk: entries[:-window]
-            for pk, entries in rows.values_list("pk", history.attname)
-            if isinstance(entries, list) and len(entries) > window
-        }
-        if not older:
-            return 0
-        logs = _missing_logs(content_type_for(model), older, log_database())
-        _write_logs(logs, using)
-        # Django's own update(): the trim is not a change to record.
-        models.QuerySet.update(
-            table._base_manager.using(using).filter(pk__in=list(older)),
-            **{history.name: NewestEntries(str(history.column), window)},
-        )
+        if log_database() == using and _movable_in_sql(table, connection):
+            return _move_in_sql(model, table, pks, window, connection)
+        return _move_in_python(model, table, pks, window, using)
+
+
+def _move_in_python(
+    model: type[models.Model], table: type[models.Model], pks: list[Any], window: int, using: str
+) -> int:
+    """The move through the ORM: read (and lock) the rows, write what the log lacks, trim."""
+    from django_trackable.audit import log_database
+    from django_trackable.models.audit import content_type_for
+
+    history = tracking.options_for(model).history
+    assert history is not None
+    rows = table._base_manager.using(using).filter(pk__in=pks)
+    if rows.db != "sqlite":  # SQLite locks the whole database for the write already
+        rows = rows.select_for_update()
+    older = {
+        pk: entries[:-window]
+        for pk, entries in rows.values_list("pk", history.attname)
+        if isinstance(entries, list) and len(entries) > window
+    }
+    if not older:
+        return 0
+    logs = _missing_logs(content_type_for(model), older, log_database())
+    _write_logs(logs, using)
+    _trim(table, list(older), window, using)
     return sum(len(entries) for entries in older.values())
+
+
+def _trim(table: type[models.Model], pks: list[Any], window: int, using: str) -> None:
+    from django_trackable.expressions import NewestEntries
+
+    history = tracking.options_for(table).history
+    assert history is not None
+    # Django's own update(): the trim is not a change to record.
+    models.QuerySet.update(
+        table._base_manager.using(using).filter(pk__in=pks),
+        **{history.name: NewestEntries(str(history.column), window)},
+    )
+
+
+# --- the move in SQL -----------------------------------------------------------------------
+
+#: Primary keys whose text in SQL is ``str(pk)``, as the log's ``object_id`` holds it.
+_TEXT_KEYS = frozenset(
+    {
+        "AutoField",
+        "BigAutoField",
+        "SmallAutoField",
+        "IntegerField",
+        "BigIntegerField",
+        "SmallIntegerField",
+        "PositiveIntegerField",
+        "PositiveBigIntegerField",
+        "PositiveSmallIntegerField",
+        "CharField",
+        "TextField",
+        "SlugField",
+        "UUIDField",
+    }
+)
+_INTEGER_KEYS = frozenset(k for k in _TEXT_KEYS if "Integer" in k or "Auto" in k)
+
+
+def _movable_in_sql(table: type[models.Model], connection: Any) -> bool:
+    """Whether SQL can write this table's entries as the ORM would (else: Python)."""
+    from django_trackable.models.audit import AuditLog
+
+    if connection.vendor not in ("postgresql", "sqlite"):
+        return False
+    if connection.vendor == "sqlite" and not settings.USE_TZ:
+        return False  # naive local times: SQLite does not know the time zone's offsets
+    actor: Any = AuditLog._meta.get_field("actor")
+    return (
+        table._meta.pk.get_internal_type() in _TEXT_KEYS
+        and actor.target_field.get_internal_type() in _INTEGER_KEYS
+    )
+
+
+def _move_in_sql(
+    model: type[models.Model],
+    table: type[models.Model],
+    pks: list[Any],
+    window: int,
+    connection: Any,
+) -> int:
+    """The move as ``INSERT ... SELECT`` over the rows' JSON, what SQL cannot read in Python."""
+    from django_trackable.models.audit import content_type_for
+
+    if not pks:
+        return 0
+    rows_sql, insert_sql = _move_sql(table, connection.alias)
+    with connection.cursor() as cursor:
+        cursor.execute(rows_sql, [window, window, _keys(table, pks, connection), window])
+        rows = cursor.fetchall()
+    if not rows:
+        return 0
+    content_type = content_type_for(model).pk
+    params = [_keys(table, [r[0] for r in rows], connection), window, content_type, content_type]
+    with connection.cursor() as cursor:
+        cursor.execute(insert_sql, params)
+    odd = {row_pk for row_pk, _beyond, is_odd in rows if is_odd}
+    if odd:  # what SQL left: read in Python, the log's own rows (SQL's too) not repeated
+        _move_in_python(model, table, list(odd), window, connection.alias)
+    _trim(
+        table,
+        [row_pk for row_pk, _beyond, _odd in rows if row_pk not in odd],
+        window,
+        connection.alias,
+    )
+    return sum(int(beyond) for _pk, beyond, _odd in rows)
+
+
+def _keys(table: type[models.Model], pks: list[Any], connection: Any) -> str:
+    """The primary keys as a JSON array of their database values, for ``IN (... json ...)``."""
+    pk = table._meta.pk
+    values = [pk.get_db_prep_value(pk.to_python(v), connection) for v in pks]
+    return json.dumps([v if isinstance(v, int | str) else str(v) for v in values])
+
+
+#: An entry's ``timestamp`` as ``entry_timestamp()`` writes it (microseconds, an offset
+#: both databases read): the entries SQL moves. Python moves the others.
+_SHAPE = "0000-00-00T00:00:00.000000{sign}00:00"
+_SQLITE_SHAPE = (
+    "[0-9][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]."
+    "[0-9][0-9][0-9][0-9][0-9][0-9][+-]{hours}:[0-5][0-9]"
+)
+#: The last day of the month of ``ts`` (a shaped timestamp's text), as text.
+_PG_LAST_DAY = (
+    "CASE substr(ts, 6, 2) WHEN '02' THEN CASE "
+    "WHEN CAST(substr(ts, 1, 4) AS integer) %% 4 = 0 AND (CAST(substr(ts, 1, 4) AS integer) "
+    "%% 100 <> 0 OR CAST(substr(ts, 1, 4) AS integer) %% 400 = 0) THEN '29' ELSE '28' END "
+    "WHEN '04' THEN '30' WHEN '06' THEN '30' WHEN '09' THEN '30' WHEN '11' THEN '30' "
+    "ELSE '31' END"
+)
+#: Whether a shaped ``ts`` is a real moment: fields in range, no 30 February (text
+#: comparisons of two digits; the year is cast only once its text is known digits).
+_PG_REAL = (
+    "substr(ts, 1, 4) <> '0000' AND substr(ts, 6, 2) BETWEEN '01' AND '12' "
+    "AND substr(ts, 9, 2) >= '01' AND substr(ts, 12, 2) <= '23' AND substr(ts, 15, 2) <= '59' "
+    "AND substr(ts, 18, 2) <= '59' AND substr(ts, 31, 2) <= '59' "
+    f"AND substr(ts, 9, 2) <= {_PG_LAST_DAY}"
+)
+
+
+@dataclass(frozen=True)
+class _Dialect:
+    """How one database reads an entry of ``value`` (its JSON) into the log's columns."""
+
+    rows_in: str  # the rows whose keys are in the JSON array parameter
+    length: str  # the length of ``history``
+    entries: str  # the table function listing ``history``'s entries as ``e``
+    position: str  # the entry's position, from 0
+    stamp: str  # its ``timestamp`` as text, NULL when it has none
+    shaped: str  # whether ``ts`` (that text) has the shape SQL moves
+    valid: str  # whether the shaped ``ts`` is a real moment (no 30 February)
+    stored: str  # ``ts`` as the log's ``timestamp`` column holds it
+    actor: str
+    actor_repr: str
+    action: str
+    object_id: str  # the row's key ``pk`` as text
+    changes: str
+    extra: str
+    lock: str = ""
+    materialized: str = "MATERIALIZED "
+
+
+@functools.lru_cache(maxsize=64)
+def _move_sql(table: type[models.Model], alias: str) -> tuple[str, str]:
+    """The move's two statements for one table (cached: they depend on names only).
+
+    The first finds the rows past their window -- ``(pk, entries beyond the window,
+    whether some of those are Python's to move)`` -- locking them on PostgreSQL;
+    the second copies the entries beyond the window that the log does not hold
+    into it, oldest first. Each entry's fields are read once (the CTEs are
+    materialized), then written.
+    """
+    from django_trackable.audit import _insert_into
+    from django_trackable.models.audit import AuditLog
+
+    connection = connections[alias]
+    qn = connection.ops.quote_name
+    history = tracking.options_for(table).history
+    assert history is not None
+    meta = table._meta
+    log = AuditLog._meta
+
+    def log_column(name: str) -> str:
+        return f"l.{qn(log.get_field(name).column)}"  # type: ignore[union-attr,arg-type]
+
+    column = f"t.{qn(history.column)}"  # type: ignore[arg-type]
+    pk_column = f"t.{qn(meta.pk.column)}"
+    sql = (
+        _postgresql(connection, column, meta.pk)
+        if connection.vendor == "postgresql"
+        else _sqlite(connection, column, meta.pk)
+    )
+    beyond = f"{sql.position} < {sql.length} - %s"
+    rows_sql = (
+        f"SELECT {pk_column}, {sql.length} - %s, EXISTS (SELECT 1 FROM {sql.entries} "
+        f"WHERE {beyond} AND NOT COALESCE({sql.shaped.replace('ts', sql.stamp)}, false)) "
+        f"FROM {qn(meta.db_table)} AS t WHERE {sql.rows_in.format(pk=pk_column)} "
+        f"AND {sql.length} > %s{sql.lock}"
+    )
+    insert_sql = (
+        f'WITH "_trackable_beyond" AS {sql.materialized}('
+        f"SELECT {pk_column} AS pk, {sql.position} AS n, e.value AS value, {sql.stamp} AS ts "
+        f"FROM {qn(meta.db_table)} AS t CROSS JOIN {sql.entries} "
+        f"WHERE {sql.rows_in.format(pk=pk_column)} AND {beyond}), "
+        f'"_trackable_read" AS {sql.materialized}('
+        f"SELECT pk, n, value, {sql.stored} AS at, {sql.action} AS action, "
+        f'{sql.object_id} AS object_id FROM "_trackable_beyond" '
+        f"WHERE {sql.shaped} AND {sql.valid}) "
+        f"{_insert_into(connection)} SELECT at, {sql.actor}, {sql.actor_repr}, action, "
+        f"CAST(%s AS integer), object_id, '', {sql.changes}, {sql.extra} "
+        f'FROM "_trackable_read" AS r WHERE NOT EXISTS (SELECT 1 FROM {qn(log.db_table)} AS l '
+        f"WHERE {log_column('content_type')} = %s AND {log_column('object_id')} = r.object_id "
+        f"AND {log_column('timestamp')} = r.at AND {log_column('action')} = r.action "
+        # LIMIT 1 OFFSET 0: an index lookup per entry. Without it PostgreSQL may plan an
+        # anti-join that reads every log row of the model when its statistics are stale.
+        "LIMIT 1 OFFSET 0) ORDER BY pk, n"
+    )
+    return rows_sql, insert_sql
+
+
+def _postgresql(connection: Any, column: str, pk: Any) -> _Dialect:
+    from django_trackable.models.audit import AuditLog
+
+    # Digits where digits go (translate() is cheap, a regex is not), an offset both
+    # databases read (up to 14 hours: SQLite's limit).
+    shaped = (
+        "translate(ts, '0123456789', '0000000000') IN "
+        f"('{_SHAPE.format(sign='+')}', '{_SHAPE.format(sign='-')}') "
+        "AND substr(ts, 28, 2) <= '14'"
+    )
+    # Only arrays: jsonb's array functions raise on anything else.
+    array = f"CASE WHEN jsonb_typeof({column}) = 'array' THEN {column} END"
+    actor_type = AuditLog._meta.get_field("actor").db_type(connection)
+    return _Dialect(
+        rows_in=(
+            f"{{pk}} IN (SELECT CAST(p.v AS {pk.cast_db_type(connection)}) "
+            "FROM jsonb_array_elements_text(CAST(%s AS jsonb)) AS p(v))"
+        ),
+        length=f"jsonb_array_length({array})",
+        entries=f"jsonb_array_elements({array}) WITH ORDINALITY AS e(value, n)",
+        position="e.n - 1",
+        stamp="CASE WHEN jsonb_typeof(e.value) = 'object' THEN e.value ->> 'timestamp' END",
+        shaped=shaped,
+        # A CASE: ANDs may run in any order, and only a shaped text may be cast.
+        valid=f"CASE WHEN {shaped} THEN {_PG_REAL} ELSE false END",
+        stored=f"CASE WHEN {shaped} AND {_PG_REAL} THEN CAST(ts AS timestamp with time zone) END",
+        actor=(
+            "CASE WHEN (value ->> 'user') ~ '^-?[0-9]{1,18}$' "
+            f"THEN CAST(value ->> 'user' AS {actor_type}) END"
+        ),
+        actor_repr=f"LEFT(COALESCE(value ->> 'user_repr', ''), {REPR_LENGTH})",
+        # The columns' own types: compared to varchar, the log's index serves the lookup.
+        action="CAST(LEFT(COALESCE(value ->> 'action', ''), 32) AS varchar(32))",
+        object_id=f"CAST(LEFT(CAST(pk AS text), {REPR_LENGTH}) AS varchar({REPR_LENGTH}))",
+        changes=(
+            "CASE WHEN jsonb_typeof(value -> 'changes') = 'object' "
+            "THEN value -> 'changes' ELSE '{}'::jsonb END"
+        ),
+        extra="value - 'action' - 'timestamp' - 'user' - 'user_repr' - 'changes'",
+        lock=" FOR UPDATE OF t",
+    )
+
+
+def _sqlite(connection: Any, column: str, pk: Any) -> _Dialect:
+    from django_trackable.expressions import _sqlite_json
+
+    seconds = "strftime('%%Y-%%m-%%d %%H:%%M:%%S', ts)"
+    shapes = [_SQLITE_SHAPE.format(hours=hours) for hours in ("0[0-9]", "1[0-4]")]
+    user = "json_extract(value, '$.user')"
+    pk_text = _sqlite_json(pk).replace("{v}", "pk")
+    return _Dialect(
+        rows_in="{pk} IN (SELECT value FROM json_each(%s))",
+        length=f"json_array_length({column})",
+        entries=f"json_each({column}) AS e",
+        position="e.key",
+        stamp=(
+            "CASE WHEN e.type = 'object' AND json_type(e.value, '$.timestamp') = 'text' "
+            "THEN json_extract(e.value, '$.timestamp') END"
+        ),
+        shaped="(" + " OR ".join(f"ts GLOB '{shape}'" for shape in shapes) + ")",
+        # A real date (a modifier makes SQLite roll 02-30 over to March) and time.
+        valid=(
+            "date(substr(ts, 1, 10), '+0 days') IS substr(ts, 1, 10) "
+            "AND time(substr(ts, 12, 8)) IS substr(ts, 12, 8)"
+        ),
+        # Django's text for a UTC datetime: no fraction when the microseconds are 0.
+        stored=(
+            f"CASE WHEN substr(ts, 21, 6) = '000000' THEN {seconds} "
+            f"ELSE {seconds} || '.' || substr(ts, 21, 6) END"
+        ),
+        actor=(
+            f"CASE json_type(value, '$.user') WHEN 'integer' THEN {user} "
+            f"WHEN 'text' THEN CASE WHEN {user} GLOB '[0-9]*' AND {user} NOT GLOB '*[^0-9]*' "
+            f"AND length({user}) < 19 THEN CAST({user} AS INTEGER) END END"
+        ),
+        actor_repr=(
+            "substr(COALESCE(CAST(json_extract(value, '$.user_repr') AS TEXT), ''), "
+            f"1, {REPR_LENGTH})"
+        ),
+        action="substr(COALESCE(CAST(json_extract(value, '$.action') AS TEXT), ''), 1, 32)",
+        object_id=f"substr(CAST(({pk_text}) AS TEXT), 1, {REPR_LENGTH})",
+        changes=(
+            "CASE WHEN json_type(value, '$.changes') = 'object' "
+            "THEN json_extract(value, '$.changes') ELSE '{}' END"
+        ),
+        extra=(
+            "json_remove(value, '$.action', '$.timestamp', '$.user', '$.user_repr', '$.changes')"
+        ),
+        materialized="MATERIALIZED " if connection.Database.sqlite_version_info >= (3, 35) else "",
+    )
 
 
 def _missing_logs(content_type: Any, older: dict[Any, list[Entry]], log_db: str) -> list[AuditLog]:
@@ -227,7 +533,14 @@ def _older_from_log(instance: models.Model, window: list[Entry]) -> list[Entry]:
 
 
 def _key(entry: Entry) -> tuple[Any, ...]:
-    return (entry_time(entry), entry.get("action"), entry.get("user"))
+    """What tells an entry from another: entries of one moment differ in their changes."""
+    changes = entry.get("changes")
+    return (
+        entry_time(entry),
+        entry.get("action"),
+        entry.get("user"),
+        json.dumps(changes, sort_keys=True, default=str),
+    )
 
 
 def reaching_back(instance: models.Model, moment: datetime.datetime) -> list[Entry]:

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import connections, models, transaction
 
 from django_trackable import tracking
+from django_trackable.expressions import _INTEGER_TYPES, SUPPORTED_VENDORS
 from django_trackable.history import Entry, entry_time
 from django_trackable.tracking import REPR_LENGTH
 
@@ -168,38 +169,21 @@ def _trim(table: type[models.Model], pks: list[Any], window: int, using: str) ->
 # --- the move in SQL -----------------------------------------------------------------------
 
 #: Primary keys whose text in SQL is ``str(pk)``, as the log's ``object_id`` holds it.
-_TEXT_KEYS = frozenset(
-    {
-        "AutoField",
-        "BigAutoField",
-        "SmallAutoField",
-        "IntegerField",
-        "BigIntegerField",
-        "SmallIntegerField",
-        "PositiveIntegerField",
-        "PositiveBigIntegerField",
-        "PositiveSmallIntegerField",
-        "CharField",
-        "TextField",
-        "SlugField",
-        "UUIDField",
-    }
-)
-_INTEGER_KEYS = frozenset(k for k in _TEXT_KEYS if "Integer" in k or "Auto" in k)
+_TEXT_KEYS = _INTEGER_TYPES | {"CharField", "TextField", "SlugField", "UUIDField"}
 
 
 def _movable_in_sql(table: type[models.Model], connection: Any) -> bool:
     """Whether SQL can write this table's entries as the ORM would (else: Python)."""
     from django_trackable.models.audit import AuditLog
 
-    if connection.vendor not in ("postgresql", "sqlite"):
+    if connection.vendor not in SUPPORTED_VENDORS:
         return False
     if connection.vendor == "sqlite" and not settings.USE_TZ:
         return False  # naive local times: SQLite does not know the time zone's offsets
     actor: Any = AuditLog._meta.get_field("actor")
     return (
         table._meta.pk.get_internal_type() in _TEXT_KEYS
-        and actor.target_field.get_internal_type() in _INTEGER_KEYS
+        and actor.target_field.get_internal_type() in _INTEGER_TYPES
     )
 
 
@@ -278,7 +262,7 @@ class _Dialect:
     entries: str  # the table function listing ``history``'s entries as ``e``
     position: str  # the entry's position, from 0
     stamp: str  # its ``timestamp`` as text, NULL when it has none
-    shaped: str  # whether ``ts`` (that text) has the shape SQL moves
+    shaped: str  # whether ``{ts}`` (a timestamp's text) has the shape SQL moves
     valid: str  # whether the shaped ``ts`` is a real moment (no 30 February)
     stored: str  # ``ts`` as the log's ``timestamp`` column holds it
     actor: str
@@ -324,7 +308,7 @@ def _move_sql(table: type[models.Model], alias: str) -> tuple[str, str]:
     beyond = f"{sql.position} < {sql.length} - %s"
     rows_sql = (
         f"SELECT {pk_column}, {sql.length} - %s, EXISTS (SELECT 1 FROM {sql.entries} "
-        f"WHERE {beyond} AND NOT COALESCE({sql.shaped.replace('ts', sql.stamp)}, false)) "
+        f"WHERE {beyond} AND NOT COALESCE({sql.shaped.format(ts=sql.stamp)}, false)) "
         f"FROM {qn(meta.db_table)} AS t WHERE {sql.rows_in.format(pk=pk_column)} "
         f"AND {sql.length} > %s{sql.lock}"
     )
@@ -336,7 +320,7 @@ def _move_sql(table: type[models.Model], alias: str) -> tuple[str, str]:
         f'"_trackable_read" AS {sql.materialized}('
         f"SELECT pk, n, value, {sql.stored} AS at, {sql.action} AS action, "
         f'{sql.object_id} AS object_id FROM "_trackable_beyond" '
-        f"WHERE {sql.shaped} AND {sql.valid}) "
+        f"WHERE {sql.shaped.format(ts='ts')} AND {sql.valid}) "
         f"{_insert_into(connection)} SELECT at, {sql.actor}, {sql.actor_repr}, action, "
         f"CAST(%s AS integer), object_id, '', {sql.changes}, {sql.extra} "
         f'FROM "_trackable_read" AS r WHERE NOT EXISTS (SELECT 1 FROM {qn(log.db_table)} AS l '
@@ -355,10 +339,12 @@ def _postgresql(connection: Any, column: str, pk: Any) -> _Dialect:
     # Digits where digits go (translate() is cheap, a regex is not), an offset both
     # databases read (up to 14 hours: SQLite's limit).
     shaped = (
-        "translate(ts, '0123456789', '0000000000') IN "
+        "translate({ts}, '0123456789', '0000000000') IN "
         f"('{_SHAPE.format(sign='+')}', '{_SHAPE.format(sign='-')}') "
-        "AND substr(ts, 28, 2) <= '14'"
+        "AND substr({ts}, 28, 2) <= '14'"
     )
+    # A CASE: ANDs may run in any order, and only a shaped text may be cast.
+    valid = f"CASE WHEN {shaped.format(ts='ts')} THEN {_PG_REAL} ELSE false END"
     # Only arrays: jsonb's array functions raise on anything else.
     array = f"CASE WHEN jsonb_typeof({column}) = 'array' THEN {column} END"
     actor_type = AuditLog._meta.get_field("actor").db_type(connection)
@@ -372,9 +358,8 @@ def _postgresql(connection: Any, column: str, pk: Any) -> _Dialect:
         position="e.n - 1",
         stamp="CASE WHEN jsonb_typeof(e.value) = 'object' THEN e.value ->> 'timestamp' END",
         shaped=shaped,
-        # A CASE: ANDs may run in any order, and only a shaped text may be cast.
-        valid=f"CASE WHEN {shaped} THEN {_PG_REAL} ELSE false END",
-        stored=f"CASE WHEN {shaped} AND {_PG_REAL} THEN CAST(ts AS timestamp with time zone) END",
+        valid=valid,
+        stored=f"CASE WHEN {valid} THEN CAST(ts AS timestamp with time zone) END",
         actor=(
             "CASE WHEN (value ->> 'user') ~ '^-?[0-9]{1,18}$' "
             f"THEN CAST(value ->> 'user' AS {actor_type}) END"
@@ -408,7 +393,7 @@ def _sqlite(connection: Any, column: str, pk: Any) -> _Dialect:
             "CASE WHEN e.type = 'object' AND json_type(e.value, '$.timestamp') = 'text' "
             "THEN json_extract(e.value, '$.timestamp') END"
         ),
-        shaped="(" + " OR ".join(f"ts GLOB '{shape}'" for shape in shapes) + ")",
+        shaped="(" + " OR ".join(f"{{ts}} GLOB '{shape}'" for shape in shapes) + ")",
         # A real date (a modifier makes SQLite roll 02-30 over to March) and time.
         valid=(
             "date(substr(ts, 1, 10), '+0 days') IS substr(ts, 1, 10) "

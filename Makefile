@@ -19,7 +19,7 @@ SITE_DIR := site
 # `make dist` builds here, then installs the wheel into a fresh virtualenv to try it.
 DIST_DIR := dist
 
-.PHONY: demo test test-postgres lint format typecheck docs docs-serve dist check-migrations bench bench-peers bench-integrations bench-server clean install
+.PHONY: demo test test-postgres lint format typecheck docs docs-serve dist check-migrations bench bench-scale bench-peers bench-integrations bench-server clean install
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -88,6 +88,12 @@ check-migrations: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(BIN)/python -m benchmarks.core $(BENCH_ARGS)
+
+## make bench-scale: every history-at-scale target, each operation committed, on SQLite
+## and then on a throwaway PostgreSQL that flushes every commit, as a production server does.
+bench-scale: $(INSTALLED)
+	$(BIN)/python -m benchmarks.scale $(BENCH_ARGS)
+	TRACKABLE_PG_DURABLE=1 bash .ci/with-postgres.sh $(BIN)/python -m benchmarks.scale $(BENCH_ARGS)
 
 ## make bench-peers: the same operations on django-simple-history, django-auditlog and
 ## django-pghistory (PostgreSQL only), installed in their own virtualenv.

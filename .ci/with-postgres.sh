@@ -52,8 +52,14 @@ trap stop EXIT
 
 "${as_owner[@]}" "$bindir/initdb" -D "$data" -A trust -U postgres -E UTF8 >"$root/initdb.log" 2>&1 \
     || { cat "$root/initdb.log" >&2; exit 1; }
+# Tests need no durability; TRACKABLE_PG_DURABLE=1 keeps a production server's
+# (every commit flushed to disk), for benchmarks of committed writes.
+durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+if [ "${TRACKABLE_PG_DURABLE:-0}" = 1 ]; then
+    durability=""
+fi
 "${as_owner[@]}" "$bindir/pg_ctl" -D "$data" -l "$root/server.log" -w -t 60 \
-    -o "-k $sock -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100" \
+    -o "-k $sock -c listen_addresses='' $durability -c max_connections=100" \
     start >/dev/null || { cat "$root/server.log" >&2; exit 1; }
 
 export TRACKABLE_TEST_DB=postgresql PGHOST="$sock" PGUSER=postgres PGDATABASE=postgres

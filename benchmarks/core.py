@@ -13,6 +13,7 @@ is measured is the ORM and SQL work, not the disk's fsync.
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import statistics
 import sys
@@ -44,6 +45,16 @@ def make(model: type[models.Model], i: int) -> models.Model:
         quantity=i,
         description="A reasonably short description of the product.",
     )
+
+
+def distinct_entries(count: int, start: datetime.datetime) -> list[dict[str, Any]]:
+    """``count`` update entries a microsecond apart: the log tells each from the others."""
+    return [
+        build_entry(
+            "update", start + datetime.timedelta(microseconds=i), None, {"quantity": [i, i + 1]}
+        )
+        for i in range(count)
+    ]
 
 
 def create_tables() -> None:
@@ -254,9 +265,10 @@ def main(argv: list[str] | None = None) -> int:
         (op_load(big), {}),
     ]
     # A listing that does not read history, against the same stamps without a history
-    # column (the "+columns" figure of this row is PlainStamps). 200 entries is the most
-    # a row holds with the default window (100): older ones are in AuditLog.
-    listing = (op_load_long(big, 10 if args.quick else 200), (Plain, PlainStamps, Tracked))
+    # column (the "+columns" figure of this row is PlainStamps), with rows as full as the
+    # default window lets them be (twice the window, less one): older ones are in AuditLog.
+    fullest = 2 * (archive.window_of(Tracked) or 100) - 1
+    listing = (op_load_long(big, 10 if args.quick else fullest), (Plain, PlainStamps, Tracked))
     with acting_as(user):
         for operation, trackable_settings in operations:
             with override_settings(TRACKABLE=trackable_settings):

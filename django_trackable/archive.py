@@ -6,8 +6,9 @@ newest entries only: every tracked UPDATE returns the new length of the rows'
 ``history`` (``RETURNING``, no extra statement), and when a row reaches ``2 *
 N`` entries its oldest ``N`` move to ``AuditLog`` -- in one short transaction
 that locks the row, writes the entries the log does not hold yet and trims the
-row. A save therefore costs the same at 10 entries and at 10,000, and the move
-costs a few statements once per ``N`` saves of a row.
+row (on PostgreSQL one statement does all three). A save therefore costs the
+same at 10 entries and at 10,000, and the move costs one to three statements
+once per ``N`` saves of a row.
 
 Nothing is lost: the entries leave the row only in the transaction that
 writes them to the log. :func:`full_history` reads both stores;
@@ -22,13 +23,13 @@ import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
 from django.db import connections, models, transaction
 
 from django_trackable import tracking
-from django_trackable.expressions import _INTEGER_TYPES, SUPPORTED_VENDORS
+from django_trackable.expressions import _INTEGER_TYPES, SUPPORTED_VENDORS, newest_sql
 from django_trackable.history import Entry, entry_time
 from django_trackable.tracking import REPR_LENGTH
 
@@ -70,7 +71,9 @@ def length_sql(compiler: Any, qualified: bool = True) -> str:
     if qualified:
         column = f"{qn(compiler.query.model._meta.db_table)}.{column}"
     if connection.vendor == "postgresql":
-        return f"CASE WHEN jsonb_typeof({column}) = 'array' THEN jsonb_array_length({column}) END"
+        # One reference to the new value: each one decompresses a large history again.
+        # Not an array (a value written by hand): its size is 1, under every window.
+        return f"CAST(jsonb_path_query_first({column}, '$.size()') AS integer)"
     return f"json_array_length({column})"
 
 
@@ -111,7 +114,9 @@ def move_out(model: type[models.Model], pks: Iterable[Any], window: int, *, usin
     entries it does not hold yet (with the audit log on it holds them
     already), and one UPDATE cuts the rows to their newest ``window`` entries.
     On SQLite and PostgreSQL the entries go from row to log in SQL, ``INSERT
-    ... SELECT`` over the row's JSON; entries SQL does not read the way Python
+    ... SELECT`` over the row's JSON (on PostgreSQL, when saves do not write the
+    log themselves, the lock, the copy and the cut are one statement); entries
+    SQL does not read the way Python
     does (an unusual timestamp), other databases and a log on another database
     take the way through Python. Returns the number of entries that left the
     rows.
@@ -199,22 +204,36 @@ def _move_in_sql(
 
     if not pks:
         return 0
-    rows_sql, insert_sql = _move_sql(table, connection.alias)
+    statements = _move_sql(table, connection.alias)
+    content_type = content_type_for(model).pk
+    keys = _keys(table, pks, connection)
+    if statements.one_statement is not None and not tracking.options_for(model).audit_possible:
+        # Copy and cut in one statement; rows with entries for Python keep theirs. Not
+        # when saves write the log themselves: the statement's snapshot predates the
+        # lock, and would not see the log rows of a save it waited for.
+        path = f"$[last - {window - 1} to last]"
+        params = [keys, window, window, content_type, content_type, path, window]
+        with connection.cursor() as cursor:
+            cursor.execute(statements.one_statement, params)
+            rows = cursor.fetchall()
+        odd = [row_pk for row_pk, _beyond, is_odd in rows if is_odd]
+        if odd:
+            _move_in_python(model, table, odd, window, connection.alias)
+        return sum(int(beyond) for _pk, beyond, _odd in rows)
     with connection.cursor() as cursor:
-        cursor.execute(rows_sql, [window, window, _keys(table, pks, connection), window])
+        cursor.execute(statements.rows, [window, window, keys, window])
         rows = cursor.fetchall()
     if not rows:
         return 0
-    content_type = content_type_for(model).pk
     params = [_keys(table, [r[0] for r in rows], connection), window, content_type, content_type]
     with connection.cursor() as cursor:
-        cursor.execute(insert_sql, params)
-    odd = {row_pk for row_pk, _beyond, is_odd in rows if is_odd}
-    if odd:  # what SQL left: read in Python, the log's own rows (SQL's too) not repeated
-        _move_in_python(model, table, list(odd), window, connection.alias)
+        cursor.execute(statements.insert, params)
+    odd_rows = {row_pk for row_pk, _beyond, is_odd in rows if is_odd}
+    if odd_rows:  # what SQL left: read in Python, the log's own rows (SQL's too) not repeated
+        _move_in_python(model, table, list(odd_rows), window, connection.alias)
     _trim(
         table,
-        [row_pk for row_pk, _beyond, _odd in rows if row_pk not in odd],
+        [row_pk for row_pk, _beyond, _odd in rows if row_pk not in odd_rows],
         window,
         connection.alias,
     )
@@ -260,6 +279,7 @@ class _Dialect:
     rows_in: str  # the rows whose keys are in the JSON array parameter
     length: str  # the length of ``history``
     entries: str  # the table function listing ``history``'s entries as ``e``
+    entries_length: str  # the length of ``history``, where ``entries`` is in scope
     position: str  # the entry's position, from 0
     stamp: str  # its ``timestamp`` as text, NULL when it has none
     shaped: str  # whether ``{ts}`` (a timestamp's text) has the shape SQL moves
@@ -276,14 +296,15 @@ class _Dialect:
 
 
 @functools.lru_cache(maxsize=64)
-def _move_sql(table: type[models.Model], alias: str) -> tuple[str, str]:
-    """The move's two statements for one table (cached: they depend on names only).
+def _move_sql(table: type[models.Model], alias: str) -> _MoveSQL:
+    """The move's statements for one table (cached: they depend on names only).
 
     The first finds the rows past their window -- ``(pk, entries beyond the window,
     whether some of those are Python's to move)`` -- locking them on PostgreSQL;
     the second copies the entries beyond the window that the log does not hold
     into it, oldest first. Each entry's fields are read once (the CTEs are
-    materialized), then written.
+    materialized), then written. On PostgreSQL a third does both and the cut in
+    one statement, answering as the first does.
     """
     from django_trackable.audit import _insert_into
     from django_trackable.models.audit import AuditLog
@@ -305,22 +326,22 @@ def _move_sql(table: type[models.Model], alias: str) -> tuple[str, str]:
         if connection.vendor == "postgresql"
         else _sqlite(connection, column, meta.pk)
     )
-    beyond = f"{sql.position} < {sql.length} - %s"
+    beyond = f"{sql.position} < {sql.entries_length} - %s"
     rows_sql = (
         f"SELECT {pk_column}, {sql.length} - %s, EXISTS (SELECT 1 FROM {sql.entries} "
         f"WHERE {beyond} AND NOT COALESCE({sql.shaped.format(ts=sql.stamp)}, false)) "
         f"FROM {qn(meta.db_table)} AS t WHERE {sql.rows_in.format(pk=pk_column)} "
         f"AND {sql.length} > %s{sql.lock}"
     )
-    insert_sql = (
-        f'WITH "_trackable_beyond" AS {sql.materialized}('
-        f"SELECT {pk_column} AS pk, {sql.position} AS n, e.value AS value, {sql.stamp} AS ts "
-        f"FROM {qn(meta.db_table)} AS t CROSS JOIN {sql.entries} "
-        f"WHERE {sql.rows_in.format(pk=pk_column)} AND {beyond}), "
+    # "_trackable_beyond" -> (pk, n, value, ts) read into the log's columns, and the
+    # INSERT of those the log does not hold (params: the content type, twice).
+    read = (
         f'"_trackable_read" AS {sql.materialized}('
         f"SELECT pk, n, value, {sql.stored} AS at, {sql.action} AS action, "
         f'{sql.object_id} AS object_id FROM "_trackable_beyond" '
-        f"WHERE {sql.shaped.format(ts='ts')} AND {sql.valid}) "
+        f"WHERE {sql.shaped.format(ts='ts')} AND {sql.valid})"
+    )
+    insert = (
         f"{_insert_into(connection)} SELECT at, {sql.actor}, {sql.actor_repr}, action, "
         f"CAST(%s AS integer), object_id, '', {sql.changes}, {sql.extra} "
         f'FROM "_trackable_read" AS r WHERE NOT EXISTS (SELECT 1 FROM {qn(log.db_table)} AS l '
@@ -330,7 +351,43 @@ def _move_sql(table: type[models.Model], alias: str) -> tuple[str, str]:
         # anti-join that reads every log row of the model when its statistics are stale.
         "LIMIT 1 OFFSET 0) ORDER BY pk, n"
     )
-    return rows_sql, insert_sql
+    insert_sql = (
+        f'WITH "_trackable_beyond" AS {sql.materialized}('
+        f"SELECT {pk_column} AS pk, {sql.position} AS n, e.value AS value, {sql.stamp} AS ts "
+        f"FROM {qn(meta.db_table)} AS t CROSS JOIN {sql.entries} "
+        f"WHERE {sql.rows_in.format(pk=pk_column)} AND {beyond}), {read} {insert}"
+    )
+    if connection.vendor != "postgresql":
+        return _MoveSQL(rows_sql, insert_sql, None)
+    # PostgreSQL: all of it in one statement, data-modifying CTEs on one snapshot. The
+    # rows are locked first, and what is copied and what is cut both come from the
+    # locked version, so a concurrent writer cannot slip an entry between them.
+    newest, _ = newest_sql("postgresql", "r.history", [], 1)
+    one_statement = (
+        f'WITH "_trackable_rows" AS MATERIALIZED (SELECT {pk_column} AS pk, {column} AS history, '
+        f"{sql.length} AS length FROM {qn(meta.db_table)} AS t "
+        f"WHERE {sql.rows_in.format(pk=pk_column)} AND {sql.length} > %s{sql.lock}), "
+        f'"_trackable_beyond" AS MATERIALIZED (SELECT r.pk AS pk, e.n - 1 AS n, '
+        f'e.value AS value, {sql.stamp} AS ts FROM "_trackable_rows" AS r CROSS JOIN LATERAL '
+        "jsonb_array_elements(r.history) WITH ORDINALITY AS e(value, n) "
+        "WHERE e.n - 1 < r.length - %s), "
+        f'"_trackable_odd" AS MATERIALIZED (SELECT DISTINCT pk FROM "_trackable_beyond" '
+        f"WHERE NOT COALESCE({sql.shaped.format(ts='ts')}, false)), "
+        f'{read}, "_trackable_logged" AS ({insert}), '
+        f'"_trackable_cut" AS (UPDATE {qn(meta.db_table)} AS t '
+        f"SET {qn(history.column)} = {newest} "  # type: ignore[arg-type]
+        f'FROM "_trackable_rows" AS r WHERE {pk_column} = r.pk '
+        'AND r.pk NOT IN (SELECT pk FROM "_trackable_odd")) '
+        'SELECT r.pk, r.length - %s, r.pk IN (SELECT pk FROM "_trackable_odd") '
+        'FROM "_trackable_rows" AS r'
+    )
+    return _MoveSQL(rows_sql, insert_sql, one_statement)
+
+
+class _MoveSQL(NamedTuple):
+    rows: str  # params: window, window, keys, window
+    insert: str  # params: keys, window, content type, content type
+    one_statement: str | None  # PostgreSQL: keys, window, window, ct, ct, path, window
 
 
 def _postgresql(connection: Any, column: str, pk: Any) -> _Dialect:
@@ -354,7 +411,13 @@ def _postgresql(connection: Any, column: str, pk: Any) -> _Dialect:
             "FROM jsonb_array_elements_text(CAST(%s AS jsonb)) AS p(v))"
         ),
         length=f"jsonb_array_length({array})",
-        entries=f"jsonb_array_elements({array}) WITH ORDINALITY AS e(value, n)",
+        # The length once per row (OFFSET 0: not folded into the entries' filter), not
+        # once per entry: each reference to a large ``history`` decompresses it again.
+        entries=(
+            f"LATERAL (SELECT jsonb_array_length({array}) AS length OFFSET 0) AS a "
+            f"CROSS JOIN LATERAL jsonb_array_elements({array}) WITH ORDINALITY AS e(value, n)"
+        ),
+        entries_length="a.length",
         position="e.n - 1",
         stamp="CASE WHEN jsonb_typeof(e.value) = 'object' THEN e.value ->> 'timestamp' END",
         shaped=shaped,
@@ -388,6 +451,7 @@ def _sqlite(connection: Any, column: str, pk: Any) -> _Dialect:
         rows_in="{pk} IN (SELECT value FROM json_each(%s))",
         length=f"json_array_length({column})",
         entries=f"json_each({column}) AS e",
+        entries_length=f"json_array_length({column})",
         position="e.key",
         stamp=(
             "CASE WHEN e.type = 'object' AND json_type(e.value, '$.timestamp') = 'text' "

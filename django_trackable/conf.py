@@ -46,7 +46,7 @@ class TrackableSettings:
     """The resolved settings; every key of ``TRACKABLE`` with its default."""
 
     HISTORY_LIMIT: int | None = None
-    HISTORY_WINDOW: int | None = 100
+    HISTORY_WINDOW: int | None = 25
     DEFER_HISTORY: bool = True
     MASKED_FIELDS: tuple[str, ...] = DEFAULT_MASKED_FIELDS
     AUDIT_LOG: bool = False

@@ -62,11 +62,14 @@ def _append_sql(
     new_sql: str,
     new_params: list[Any],
     limit: int | None,
+    *,
+    built_in_sql: bool = False,
 ) -> _SQL:
     """SQL for ``history`` with the entry ``new_sql`` added at the end, keeping ``limit``.
 
     On PostgreSQL ``new_sql`` is a one-element jsonb array, on SQLite the entry's
-    JSON text.
+    JSON text, or (``built_in_sql``) a value SQLite's JSON functions built, which
+    it inserts as JSON without parsing it again.
     """
     if vendor == "postgresql":
         sql = f"COALESCE({history_sql}, '[]'::jsonb) || {new_sql}"
@@ -74,7 +77,8 @@ def _append_sql(
         if limit is None:
             return sql, params
         return newest_sql(vendor, sql, params, limit)
-    sql = f"json_insert(COALESCE({history_sql}, '[]'), '$[#]', json({new_sql}))"
+    entry = new_sql if built_in_sql else f"json({new_sql})"
+    sql = f"json_insert(COALESCE({history_sql}, '[]'), '$[#]', {entry})"
     params = [*history_params, *new_params]
     if limit is None:
         return sql, params
@@ -342,8 +346,23 @@ class _Changes:
 
     def changes_object(self, known: dict[str, Any]) -> _SQL:
         """A JSON object of ``known`` changes plus each SQL field that changed."""
+        pg = self.vendor == "postgresql"
+        if not known and len(self.items) == 1:
+            # One field, in an entry appended only where it changed (the caller's CASE):
+            # its change alone is the object.
+            change, (old_sql, old_params), (new_sql, new_params) = self.items[0]
+            old_json, old_json_params = self._json(change, old_sql, old_params, new=False)
+            new_json, new_json_params = self._json(change, new_sql, new_params, new=True)
+            build = (
+                "jsonb_build_object(%s, jsonb_build_array" if pg else "json_object(%s, json_array"
+            )
+            return f"{build}({old_json}, {new_json}))", [
+                change.field.name,
+                *old_json_params,
+                *new_json_params,
+            ]
         params: list[Any] = [_dumps(known)]
-        if self.vendor == "postgresql":
+        if pg:
             parts = ["%s::jsonb"]
             for change, (old_sql, old_params), (new_sql, new_params) in self.items:
                 old_json, old_json_params = self._json(change, old_sql, old_params, new=False)
@@ -440,7 +459,7 @@ class HistoryAppend(Expression):
                 f"jsonb_build_array(%s::jsonb || jsonb_build_object('changes', {changes_sql}))"
             )
         else:
-            new_sql = f"json_set(%s, '$.changes', json({changes_sql}))"
+            new_sql = f"json_set(%s, '$.changes', {changes_sql})"
         sql, params = _append_sql(
             vendor,
             history_sql,
@@ -448,6 +467,7 @@ class HistoryAppend(Expression):
             new_sql,
             [_dumps(static), *changes_params],
             self.limit,
+            built_in_sql=True,
         )
         if known:  # Python already knows something changed: always append.
             return sql, params

@@ -165,6 +165,15 @@ class ModelOptions:
         self.remembered = tuple((tf.name, tf.attname, tf.mutable) for tf in self.tracked) + tuple(
             (f.name, f.attname, False) for f in self.roles.values() if f is not self.history
         )
+        #: The columns a row is loaded with when only ``history`` is deferred, and where
+        #: ``history`` goes among them (see ``with_history_deferred()``).
+        concrete = [f.attname for f in meta.concrete_fields]
+        self.history_position: int | None = None
+        self.loaded_without_history: list[str] = []
+        self.loaded_names = concrete
+        if self.history is not None and self.history.attname in concrete:
+            self.history_position = concrete.index(self.history.attname)
+            self.loaded_without_history = [n for n in concrete if n != self.history.attname]
 
     @functools.cached_property
     def audit_possible(self) -> bool:
@@ -249,6 +258,26 @@ def _copy_json(value: Any) -> Any:
     if isinstance(value, list):
         return [_copy_json(v) for v in value]
     return value
+
+
+def with_history_deferred(
+    model: type[models.Model], field_names: Any, values: Any
+) -> tuple[Any, Any] | None:
+    """Every column's name and value, ``DEFERRED`` for ``history``, for a row loaded
+    with all columns but ``history`` (the managers' default); ``None`` for other rows.
+
+    Django's ``from_db()`` places a deferred column by searching the loaded names
+    once per field of the model; for the one shape every listing loads, the
+    position is known, and Django's own fast path (all columns given) builds
+    the instance.
+    """
+    options = options_for(model)
+    position = options.history_position
+    if position is None or field_names != options.loaded_without_history:
+        return None
+    if position == len(field_names):  # the usual place: the mixin's last column
+        return options.loaded_names, (*values, models.DEFERRED)
+    return options.loaded_names, (*values[:position], models.DEFERRED, *values[position:])
 
 
 def capture_loaded(instance: models.Model, field_names: Any, values: Any) -> None:

@@ -7,8 +7,10 @@ import pickle
 import pytest
 from django.core import serializers
 from django.db import connection
+from django.db.models import DEFERRED
 from django.test.utils import CaptureQueriesContext
 
+from django_trackable import tracking
 from tests.testapp.models import Author, Post, Product
 
 pytestmark = pytest.mark.django_db
@@ -96,3 +98,41 @@ def test_defer_history_off_loads_it_with_the_rows(settings, products):
         list(Product.objects.all())
 
     assert '"history"' in queries[0]["sql"]
+
+
+@pytest.mark.parametrize("model", [Product, Post], ids=["history last", "history mid-row"])
+def test_a_listed_row_is_built_with_history_deferred_in_its_place(model):
+    """Listings take Django's all-columns constructor, ``DEFERRED`` where history goes."""
+    if model is Post:
+        obj = Post.objects.create(author=Author.objects.create(name="a"), title="t")
+    else:
+        obj = Product.objects.create(name="p")
+    names = tracking.options_for(model).loaded_without_history
+    values = model._base_manager.filter(pk=obj.pk).values_list(*names).get()
+
+    every_name, every_value = tracking.with_history_deferred(model, names, values)
+
+    assert every_name == [f.attname for f in model._meta.concrete_fields]
+    assert every_value[every_name.index("history")] is DEFERRED
+    assert [v for v in every_value if v is not DEFERRED] == list(values)
+    listed = model.objects.get(pk=obj.pk)
+    assert listed.get_deferred_fields() == {"history"}
+    assert [getattr(listed, n) for n in names] == list(values)
+
+
+def test_rows_loaded_with_other_columns_take_djangos_own_way(products):
+    names = ["id", "name"]
+    assert tracking.with_history_deferred(Product, names, (1, "p")) is None
+    row = Product.objects.only("name").get(pk=products[0].pk)
+    assert {"history", "price"} <= row.get_deferred_fields()
+    row.name = "renamed"
+    row.save()
+    assert Product.objects.get(pk=row.pk).history[-1]["changes"] == {"name": ["p0", "renamed"]}
+
+
+def test_a_listed_row_diffs_against_the_values_it_was_loaded_with(products):
+    row = Product.objects.get(pk=products[0].pk)
+    row.name = "renamed"
+    row.save()
+
+    assert Product.objects.get(pk=row.pk).history[-1]["changes"] == {"name": ["p0", "renamed"]}

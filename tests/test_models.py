@@ -6,7 +6,6 @@ import copy
 import datetime
 import json
 import pickle
-import re
 from decimal import Decimal
 
 import pytest
@@ -138,7 +137,18 @@ def test_save_does_not_read_the_history_back_from_the_database():
     # Django 6 returns fields saved with expressions; history must not be one.
     # (The UPDATE returns the history's length, for HISTORY_WINDOW, not the history.)
     returned = update.partition("RETURNING")[2]
-    assert not re.search(r'"history"(?!\))', returned), returned
+    assert '"testapp_product"."history"' not in returned_columns(returned), returned
+
+
+def returned_columns(sql):
+    """The items of a RETURNING list: its commas outside parentheses split it."""
+    items, depth, start = [], 0, 0
+    for i, char in enumerate(sql):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            items.append(sql[start:i].strip())
+            start = i + 1
+    return [*items, sql[start:].strip()]
 
 
 def test_save_with_update_fields_stamps_updated_by_and_appends(alice):

@@ -164,7 +164,11 @@ class TrackableModel(_TrackedWritesModel):
     @classmethod
     def from_db(cls, db: str | None, field_names: Any, values: Any, **kwargs: Any) -> Any:
         # **kwargs passes on Django 6.1's fetch_mode (and whatever comes next).
-        instance = super().from_db(db, field_names, values, **kwargs)
+        every = tracking.with_history_deferred(cls, field_names, values)
+        if every is None:
+            instance = super().from_db(db, field_names, values, **kwargs)
+        else:
+            instance = super().from_db(db, *every, **kwargs)
         tracking.capture_loaded(instance, field_names, values)
         return instance
 

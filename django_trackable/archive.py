@@ -29,7 +29,12 @@ from django.conf import settings
 from django.db import connections, models, transaction
 
 from django_trackable import tracking
-from django_trackable.expressions import _INTEGER_TYPES, SUPPORTED_VENDORS, newest_sql
+from django_trackable.expressions import (
+    _INTEGER_TYPES,
+    SUPPORTED_VENDORS,
+    newest_path,
+    newest_sql,
+)
 from django_trackable.history import Entry, entry_time
 from django_trackable.tracking import REPR_LENGTH
 
@@ -211,14 +216,14 @@ def _move_in_sql(
         # Copy and cut in one statement; rows with entries for Python keep theirs. Not
         # when saves write the log themselves: the statement's snapshot predates the
         # lock, and would not see the log rows of a save it waited for.
-        path = f"$[last - {window - 1} to last]"
+        path = newest_path(window)
         params = [keys, window, window, content_type, content_type, path, window]
         with connection.cursor() as cursor:
             cursor.execute(statements.one_statement, params)
             rows = cursor.fetchall()
-        odd = [row_pk for row_pk, _beyond, is_odd in rows if is_odd]
+        odd = {row_pk for row_pk, _beyond, is_odd in rows if is_odd}
         if odd:
-            _move_in_python(model, table, odd, window, connection.alias)
+            _move_in_python(model, table, list(odd), window, connection.alias)
         return sum(int(beyond) for _pk, beyond, _odd in rows)
     with connection.cursor() as cursor:
         cursor.execute(statements.rows, [window, window, keys, window])
@@ -228,12 +233,12 @@ def _move_in_sql(
     params = [_keys(table, [r[0] for r in rows], connection), window, content_type, content_type]
     with connection.cursor() as cursor:
         cursor.execute(statements.insert, params)
-    odd_rows = {row_pk for row_pk, _beyond, is_odd in rows if is_odd}
-    if odd_rows:  # what SQL left: read in Python, the log's own rows (SQL's too) not repeated
-        _move_in_python(model, table, list(odd_rows), window, connection.alias)
+    odd = {row_pk for row_pk, _beyond, is_odd in rows if is_odd}
+    if odd:  # what SQL left: read in Python, the log's own rows (SQL's too) not repeated
+        _move_in_python(model, table, list(odd), window, connection.alias)
     _trim(
         table,
-        [row_pk for row_pk, _beyond, _odd in rows if row_pk not in odd_rows],
+        [row_pk for row_pk, _beyond, _odd in rows if row_pk not in odd],
         window,
         connection.alias,
     )
@@ -362,7 +367,7 @@ def _move_sql(table: type[models.Model], alias: str) -> _MoveSQL:
     # PostgreSQL: all of it in one statement, data-modifying CTEs on one snapshot. The
     # rows are locked first, and what is copied and what is cut both come from the
     # locked version, so a concurrent writer cannot slip an entry between them.
-    newest, _ = newest_sql("postgresql", "r.history", [], 1)
+    newest, _path = newest_sql("postgresql", "r.history", [], 1)  # the path: a parameter
     one_statement = (
         f'WITH "_trackable_rows" AS MATERIALIZED (SELECT {pk_column} AS pk, {column} AS history, '
         f"{sql.length} AS length FROM {qn(meta.db_table)} AS t "

@@ -88,16 +88,18 @@ def _append_sql(
 def newest_sql(vendor: str, sql: str, params: list[Any], limit: int) -> _SQL:
     """SQL for the last ``limit`` elements of the JSON array ``sql``, in order."""
     if vendor == "postgresql":
-        return f"jsonb_path_query_array({sql}, %s::jsonpath)", [
-            *params,
-            f"$[last - {int(limit) - 1} to last]",
-        ]
+        return f"jsonb_path_query_array({sql}, %s::jsonpath)", [*params, newest_path(limit)]
     return (
         "(SELECT json_group_array(CASE WHEN j.type IN ('object', 'array') "
         "THEN json(j.value) ELSE j.value END) "
         f"FROM json_each({sql}) AS j WHERE j.key >= json_array_length(j.json) - %s)",
         [*params, int(limit)],
     )
+
+
+def newest_path(limit: int) -> str:
+    """The jsonpath of an array's last ``limit`` elements (PostgreSQL)."""
+    return f"$[last - {int(limit) - 1} to last]"
 
 
 class AppendEntry:

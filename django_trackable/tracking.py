@@ -167,10 +167,9 @@ class ModelOptions:
         )
         #: The columns a row is loaded with when only ``history`` is deferred, and where
         #: ``history`` goes among them (see ``with_history_deferred()``).
-        concrete = [f.attname for f in meta.concrete_fields]
+        concrete = self.loaded_names = [f.attname for f in meta.concrete_fields]
         self.history_position: int | None = None
         self.loaded_without_history: list[str] = []
-        self.loaded_names = concrete
         if self.history is not None and self.history.attname in concrete:
             self.history_position = concrete.index(self.history.attname)
             self.loaded_without_history = [n for n in concrete if n != self.history.attname]
@@ -275,8 +274,6 @@ def with_history_deferred(
     position = options.history_position
     if position is None or field_names != options.loaded_without_history:
         return None
-    if position == len(field_names):  # the usual place: the mixin's last column
-        return options.loaded_names, (*values, models.DEFERRED)
     return options.loaded_names, (*values[:position], models.DEFERRED, *values[position:])
 
 

@@ -245,11 +245,18 @@ def _move_in_sql(
     return sum(int(beyond) for _pk, beyond, _odd in rows)
 
 
-def _keys(table: type[models.Model], pks: list[Any], connection: Any) -> str:
-    """The primary keys as a JSON array of their database values, for ``IN (... json ...)``."""
+def _keys(table: type[models.Model], pks: list[Any], connection: Any) -> Any:
+    """The primary keys' database values, as the dialect's ``rows_in`` takes them.
+
+    PostgreSQL: a list, bound as an array literal whose size the planner sees, so
+    a few keys are looked up by index (a JSON array's size it guesses, and on a
+    small table it would rather scan every row, reading each history's length).
+    SQLite: a JSON array, for ``json_each()``.
+    """
     pk = table._meta.pk
     values = [pk.get_db_prep_value(pk.to_python(v), connection) for v in pks]
-    return json.dumps([v if isinstance(v, int | str) else str(v) for v in values])
+    keys = [v if isinstance(v, int | str) else str(v) for v in values]
+    return keys if connection.vendor == "postgresql" else json.dumps(keys)
 
 
 #: An entry's ``timestamp`` as ``entry_timestamp()`` writes it (microseconds, an offset
@@ -281,7 +288,7 @@ _PG_REAL = (
 class _Dialect:
     """How one database reads an entry of ``value`` (its JSON) into the log's columns."""
 
-    rows_in: str  # the rows whose keys are in the JSON array parameter
+    rows_in: str  # the rows whose keys are in the parameter (see _keys)
     length: str  # the length of ``history``
     entries: str  # the table function listing ``history``'s entries as ``e``
     entries_length: str  # the length of ``history``, where ``entries`` is in scope
@@ -411,10 +418,7 @@ def _postgresql(connection: Any, column: str, pk: Any) -> _Dialect:
     array = f"CASE WHEN jsonb_typeof({column}) = 'array' THEN {column} END"
     actor_type = AuditLog._meta.get_field("actor").db_type(connection)
     return _Dialect(
-        rows_in=(
-            f"{{pk}} IN (SELECT CAST(p.v AS {pk.cast_db_type(connection)}) "
-            "FROM jsonb_array_elements_text(CAST(%s AS jsonb)) AS p(v))"
-        ),
+        rows_in=f"{{pk}} = ANY(CAST(%s AS {pk.cast_db_type(connection)}[]))",
         length=f"jsonb_array_length({array})",
         # The length once per row (OFFSET 0: not folded into the entries' filter), not
         # once per entry: each reference to a large ``history`` decompresses it again.

@@ -34,12 +34,14 @@ _BATCH = 500
 
 
 def history_deferred(queryset: _Q) -> _Q:
-    """``queryset`` with its model's ``history`` deferred, if the settings say so."""
+    """A manager's new ``queryset`` with its model's ``history`` deferred, if the settings
+    say so. In place: nothing else holds it yet, and every ``objects.create()``,
+    ``get()`` and ``filter()`` would pay for a copy (``defer()`` clones the query)."""
     history = tracking.options_for(queryset.model).history
     if history is None or not trackable_settings.DEFER_HISTORY:
         return queryset
-    deferred: _Q = queryset.defer(history.name)
-    return deferred
+    queryset.query.add_deferred_loading(frozenset({history.name}))
+    return queryset
 
 
 def with_history(queryset: _Q) -> _Q:

@@ -14,7 +14,7 @@ from django_trackable.admin import history_entries
 from django_trackable.history import build_entry
 from django_trackable.models import AuditLog, HistoryUnavailable
 from django_trackable.tracking import clear_model_options
-from tests.testapp.models import Product
+from tests.testapp.models import Gadget, Product
 from tests.threads import run_in_threads
 
 pytestmark = pytest.mark.django_db
@@ -134,6 +134,14 @@ def test_queryset_update_moves_out_what_overflows():
         assert len(row.full_history()) == 2 * WINDOW
 
 
+def test_the_saved_instance_holds_what_its_row_holds_after_a_move():
+    product = Product.objects.with_history().get(pk=edited(2 * WINDOW - 3).pk)
+    for i in range(3 * WINDOW):
+        product.quantity = 100 + i
+        product.save()
+        assert product.history == stored(product).history
+
+
 def test_a_rolled_back_save_moves_nothing():
     product = edited(2 * WINDOW - 2)
     before = list(stored(product).history)
@@ -224,6 +232,46 @@ def test_moving_out_many_rows_costs_the_statements_of_one(django_assert_num_quer
         assert len(row.history) == WINDOW
         assert [e["action"] for e in row.full_history()][:2] == ["create", "update"]
         assert len(row.full_history()) == 2 * WINDOW
+
+
+def test_rows_with_uuid_keys_move_in_sql_and_keep_every_entry(django_assert_num_queries):
+    ContentType.objects.get_for_model(Gadget)
+    gadgets = []
+    for name in ("a", "b"):
+        with time_machine.travel(at(0), tick=False):
+            gadget = Gadget.objects.create(name=name)
+        for i in range(1, 2 * WINDOW - 1):
+            with time_machine.travel(at(i), tick=False):
+                gadget.name = f"{name}{i}"
+                gadget.save()
+        gadgets.append(gadget)
+
+    with django_assert_num_queries(1 + MOVE_STATEMENTS):  # the SQL move: no read in Python
+        Gadget.objects.filter(pk__in=[g.pk for g in gadgets]).update(name="last")
+
+    for gadget in gadgets:
+        row = Gadget.objects.with_history().get(pk=gadget.pk)
+        assert len(row.history) == WINDOW
+        everything = row.full_history()
+        assert [e["timestamp"][11:16] for e in everything[:3]] == ["12:00", "12:01", "12:02"]
+        assert len(everything) == 2 * WINDOW
+    assert AuditLog.objects.filter(object_id=str(gadgets[0].pk)).count() == WINDOW
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner")
+def test_the_move_finds_its_rows_by_key_not_by_reading_every_history():
+    # The cost of a move must not grow with the table: with the keys' count hidden
+    # from the planner, it scanned every row of a small table, reading each history.
+    Product.objects.bulk_create(Product(name=f"other {i}") for i in range(300))
+    product = edited(2 * WINDOW)
+    statements = archive._move_sql(Product, "default")
+    keys = archive._keys(Product, [product.pk], connection)
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {statements.rows}", [WINDOW, WINDOW, keys, WINDOW])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "Index Scan using testapp_product_pkey" in plan, plan
+    assert "Seq Scan on testapp_product" not in plan, plan
 
 
 def test_the_admin_history_page_reads_the_moved_entries_too():

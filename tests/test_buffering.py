@@ -136,3 +136,21 @@ def test_a_batch_the_database_refuses_is_dropped_and_logged(buffered, caplog):
     assert "django_trackable lost 1 buffered visits" in caplog.text
     assert not UserVisit.objects.exists()
     assert flush_visits() == 0  # dropped, not kept for another try
+
+
+def test_visits_beyond_ten_batches_are_dropped_and_counted_while_the_writer_is_behind(caplog):
+    from django.utils import timezone
+
+    from django_trackable import buffering
+
+    behind = buffering._VisitBuffer()
+    behind._start_writer = lambda: None  # a writer that has not caught up yet
+    visit = {"timestamp": timezone.now(), "method": "GET", "url": "/busy/", "status_code": 200}
+    for _ in range(2 * buffering._MAX_BATCHES + 5):
+        behind.add(dict(visit), size=2)
+
+    assert behind.flush() == 2 * buffering._MAX_BATCHES
+
+    assert "django_trackable dropped 5 visits: the visit buffer was full" in caplog.text
+    assert UserVisit.objects.filter(url="/busy/").count() == 2 * buffering._MAX_BATCHES
+    assert behind.flush() == 0  # the count starts again

@@ -13,7 +13,15 @@ from django.db.models.functions import Concat
 from django.test.utils import CaptureQueriesContext
 
 from django_trackable import acting_as, tracking_disabled
-from tests.testapp.models import Article, Category, Gadget, NarrowProduct, PlainProduct, Product
+from tests.testapp.models import (
+    AllTypes,
+    Article,
+    Category,
+    Gadget,
+    NarrowProduct,
+    PlainProduct,
+    Product,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -168,6 +176,44 @@ def test_bulk_create_costs_as_many_queries_as_plain_django(django_assert_num_que
         PlainProduct.objects.bulk_create([PlainProduct(name=f"p{i}") for i in range(50)])
     with django_assert_num_queries(len(plain)):
         Product.objects.bulk_create([Product(name=f"p{i}") for i in range(50)])
+
+
+#: Text that array literals, JSON and SQL each quote in their own way.
+AWKWARD = ['say "hi"', 'back\\slash \\"', "{a,b}", "NULL", "", " ", "it's", "ünï 🎉", "line\nbreak"]
+
+
+def test_bulk_create_stores_awkward_text_and_json_as_given():
+    products = Product.objects.bulk_create(
+        [Product(name=text, notes=f"[{text}]") for text in AWKWARD]
+    )
+    values = [{"text": text, "list": [text, None, {"k": text}]} for text in AWKWARD]
+    typed = AllTypes.objects.bulk_create(
+        [AllTypes(text=text, data=value) for text, value in zip(AWKWARD, values, strict=True)]
+        + [AllTypes(text="no data", data=None)]  # SQL NULL among JSON values
+    )
+
+    stored = Product.objects.with_history().filter(pk__in=[o.pk for o in products]).order_by("pk")
+    assert [(o.name, o.notes) for o in stored] == [(t, f"[{t}]") for t in AWKWARD]
+    assert [o.history[0]["changes"]["name"] for o in stored] == [[None, t] for t in AWKWARD]
+    assert [o.history[0]["changes"]["notes"] for o in stored] == [[None, f"[{t}]"] for t in AWKWARD]
+    stored = AllTypes.objects.with_history().filter(pk__in=[o.pk for o in typed]).order_by("pk")
+    assert [(o.text, o.data) for o in stored] == [
+        *zip(AWKWARD, values, strict=True),
+        ("no data", None),
+    ]
+    assert [o.history[0]["changes"]["data"] for o in stored][:-1] == [[None, v] for v in values]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's UNNEST insert")
+def test_bulk_create_passes_the_history_column_as_one_text():
+    # psycopg escapes a jsonb[] parameter element by element in Python: slow for entries.
+    with CaptureQueriesContext(connection) as queries:
+        Product.objects.bulk_create([Product(name=text) for text in AWKWARD])
+
+    (insert,) = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    assert "UNNEST(" in insert
+    assert "jsonb_array_elements(CAST(" in insert
+    assert "::jsonb[]" not in insert
 
 
 def test_bulk_update_records_each_objects_changes_in_one_query(alice, django_assert_num_queries):

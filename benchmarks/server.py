@@ -5,13 +5,13 @@
 
 Serves benchmarks.server_site with uvicorn (2 workers, ASGI, the async view)
 and gunicorn (2 workers x 8 threads, WSGI, the sync view) on 127.0.0.1 only,
-once per mode (``plain``, ``tracking``, ``visits``, ``buffered``: see
-benchmarks.server_settings), and drives each with
+``--repeats`` times per mode (``plain``, ``tracking``, ``visits``,
+``buffered``: see benchmarks.server_settings) in rotating order, and drives each with
 ``--clients`` concurrent logged-in clients sending ``--requests`` requests in
 all (each bounded by ``--timeout`` seconds). Every request writes one row of a
 model that is tracked unless the mode is plain. The report gives requests per
 second and the server processes' CPU time per request (read from /proc, so
-Linux only), and both as ratios to the plain site. The client shares the
+Linux only), medians over the runs, and both as ratios to the plain site. The client shares the
 machine: on a small one its CPU shows in requests per second, not in the
 servers' CPU per request, which is the figure to compare. Not part of the
 test suite.
@@ -24,6 +24,7 @@ import asyncio
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -192,6 +193,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=3000, help="per server and mode")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per run")
     parser.add_argument("--servers", default="uvicorn,gunicorn")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="runs per mode, interleaved (medians reported)"
+    )
     args = parser.parse_args(argv)
 
     keys = prepare(args.clients)
@@ -199,10 +203,19 @@ def main(argv: list[str] | None = None) -> None:
 
     print(
         f"{connection.vendor}, {args.clients} clients, {args.requests} requests per run, "
+        f"{args.repeats} runs per mode in rotating order (medians), "
         f"CPU per request of the server processes"
     )
     for server in args.servers.split(","):
-        results = {mode: measure(server, mode, keys, args.requests, args.timeout) for mode in MODES}
+        runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in MODES}
+        for repeat in range(args.repeats):
+            shift = repeat % len(MODES)
+            for mode in MODES[shift:] + MODES[:shift]:
+                runs[mode].append(measure(server, mode, keys, args.requests, args.timeout))
+        results = {
+            mode: {key: statistics.median(run[key] for run in done) for key in ("rps", "cpu_ms")}
+            for mode, done in runs.items()
+        }
         plain = results["plain"]
         for mode, result in results.items():
             print(

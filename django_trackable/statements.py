@@ -201,8 +201,10 @@ def _json_columns_as_one_text(compiler: Any, fields: Any, placeholders: Any, par
         return placeholders, params
     if len(params) != 1 or len(params[0]) != len(fields) or len(placeholders) != len(fields):
         return placeholders, params
-    from psycopg.types.json import Jsonb
+    from django.db.backends.postgresql.psycopg_any import Jsonb, is_psycopg3
 
+    if not is_psycopg3:  # psycopg2 quotes arrays its own way
+        return placeholders, params
     columns = list(params[0])
     changed = list(placeholders)
     for index, field in enumerate(fields):

@@ -105,7 +105,9 @@ def run_reporting_lengths(compiler: Any, result_type: Any, window: int) -> Any:
             cursor.close()
     for query in compiler.query.get_related_updates():
         query.get_compiler(compiler.using).execute_sql(result_type)
-    full = [pk for pk, length in rows if length is not None and length >= 2 * window]
+    full = [
+        pk for pk, length in rows if length is not None and tracking.past_window(length, window)
+    ]
     if full:
         move_out(compiler.query.model, full, window, using=compiler.using)
     return None if result_type == NO_RESULTS else len(rows)

@@ -197,13 +197,15 @@ def _json_columns_as_one_text(compiler: Any, fields: Any, placeholders: Any, par
     (as before) and one string. Anything but values Django adapted with their
     own ``dumps`` is left as Django built it.
     """
-    if compiler.connection.vendor != "postgresql" or not _is_unnest(placeholders):
+    if compiler.connection.vendor != "postgresql":
         return placeholders, params
-    if len(params) != 1 or len(params[0]) != len(fields) or len(placeholders) != len(fields):
-        return placeholders, params
+    from django.db.backends.postgresql.compiler import InsertUnnest
     from django.db.backends.postgresql.psycopg_any import Jsonb, is_psycopg3
 
-    if not is_psycopg3:  # psycopg2 quotes arrays its own way
+    # Only Django's UNNEST form, and only psycopg 3's array quoting is the slow one.
+    if not is_psycopg3 or not isinstance(placeholders, InsertUnnest):
+        return placeholders, params
+    if len(params) != 1 or len(params[0]) != len(fields) or len(placeholders) != len(fields):
         return placeholders, params
     columns = list(params[0])
     changed = list(placeholders)
@@ -217,15 +219,7 @@ def _json_columns_as_one_text(compiler: Any, fields: Any, placeholders: Any, par
         if all(type(text) is str for text in texts):
             columns[index] = "[" + ",".join(texts) + "]"
             changed[index] = _JSONB_ARRAY
-    if changed == list(placeholders):
-        return placeholders, params
-    return type(placeholders)(changed), [columns]
-
-
-def _is_unnest(placeholders: Any) -> bool:
-    from django.db.backends.postgresql.compiler import InsertUnnest
-
-    return isinstance(placeholders, InsertUnnest)
+    return InsertUnnest(changed), [columns]
 
 
 def _record_conflict_updates(compiler: Any, sql: str, params: Any) -> tuple[str, Any]:

@@ -363,20 +363,19 @@ class Seed:
     only: frozenset[str] | None = None
     user: Any = _UNSET
 
-    #: ``(user, who_and_when(now, user))``: worked out once for all the rows of a write.
-    stamp: tuple[Any, dict[str, Any]] | None = field(default=None, repr=False, compare=False)
+    #: ``who_and_when(now, user)``: worked out once for all the rows of a write.
+    stamp: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     def resolve_user(self) -> Any:
         if self.user is _UNSET:
             self.user = get_current_user()
         return self.user
 
-    def entry(self, action: str, user: Any, changes: Any, extra: Mapping[str, Any] | None) -> Entry:
-        """``build_entry(action, self.now, user, changes, extra)``."""
-        stamp = self.stamp
-        if stamp is None or stamp[0] is not user:
-            stamp = self.stamp = (user, who_and_when(self.now, user))
-        return entry_with(action, stamp[1], changes, extra)
+    def entry(self, action: str, changes: Any, extra: Mapping[str, Any] | None) -> Entry:
+        """``build_entry(action, self.now, self.resolve_user(), changes, extra)``."""
+        if self.stamp is None:
+            self.stamp = who_and_when(self.now, self.resolve_user())
+        return entry_with(action, self.stamp, changes, extra)
 
 
 @dataclass(slots=True)
@@ -450,8 +449,14 @@ def finish_write(instance: models.Model, *, saved: bool) -> None:
         entries.append(plan.entry)
         if options.limit is not None and len(entries) > options.limit:
             del entries[: -options.limit]
-        elif options.window is not None and len(entries) >= 2 * options.window:
+        elif options.window is not None and past_window(len(entries), options.window):
             del entries[: -options.window]  # as the row: the move took the older ones
+
+
+def past_window(length: int, window: int) -> bool:
+    """Whether a row holding ``length`` entries moves its oldest out (archive.py): at
+    twice its window, so each move takes a window's worth and saves between pay none."""
+    return length >= 2 * window
 
 
 def user_pk_for(field: models.Field[Any, Any] | None, user: Any) -> Any:
@@ -487,9 +492,7 @@ def make_plan(instance: models.Model, add: bool) -> Plan:
         }
         entry = None
         if history is not None:
-            entry = seed.entry(
-                "create", user, _initial_changes(instance, options), get_current_extra()
-            )
+            entry = seed.entry("create", _initial_changes(instance, options), get_current_extra())
             values["history"] = [entry]
             if "version" in roles:
                 values["version"] = 1
@@ -521,7 +524,7 @@ def make_plan(instance: models.Model, add: bool) -> Plan:
     user = seed.resolve_user()
     user_pk = user_pk_for(roles.get("updated_by"), user)
     action, extra = _update_action()
-    entry = seed.entry(action, user, known, extra)
+    entry = seed.entry(action, known, extra)
     target = audit_target(instance) if statement_hooks(type(instance)) else None
     if sql_changes:
         append: Any = Unreturned(

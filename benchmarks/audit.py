@@ -8,6 +8,10 @@ audited one (the same fields, ``track_audit_log = True``), interleaved, each
 sample in a rolled-back transaction; medians per operation, ratios and the
 statements each runs. On PostgreSQL the AuditLog rows are written by the
 row's own statement; elsewhere by one more statement per write.
+
+Then the log's own bulk writes (the window's Python move, importing, a log on
+another database): ``AuditLog.objects.bulk_create()`` against Django's own
+``QuerySet.bulk_create()`` of the same rows.
 """
 
 from __future__ import annotations
@@ -17,12 +21,40 @@ import sys
 from typing import Any
 
 import django
+from django.db import models
+from django.utils import timezone
 
 from benchmarks import core
 from benchmarks.benchapp.models import Audited, Plain, Tracked
 from django_trackable import acting_as
+from django_trackable.models import AuditLog
+from django_trackable.models.audit import content_type_for
 
 MODELS: tuple[Any, ...] = (Plain, Tracked, Audited)
+
+
+def log_rows(count: int) -> list[AuditLog]:
+    """Log rows as the move writes them: an entry's changes (quotes among them) and keys."""
+    content_type, now = content_type_for(Tracked), timezone.now()
+    return [
+        AuditLog(
+            timestamp=now,
+            action="update",
+            actor_repr="bench",
+            content_type=content_type,
+            object_id=str(i),
+            changes={"name": [f'"{i}"', f"item {i}"], "quantity": [i, i + 1]},
+            extra={"request_id": f"r-{i}"},
+        )
+        for i in range(count)
+    ]
+
+
+def op_log_bulk_create(rows: int) -> core.Operation:
+    def run(queryset: Any, _state: Any) -> None:
+        queryset.bulk_create(log_rows(rows))
+
+    return (f"AuditLog bulk_create() {rows:,} rows", lambda queryset: None, run, 1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,6 +90,16 @@ def main(argv: list[str] | None = None) -> int:
                 f"{medians[Audited] / medians[Plain]:>12.2f}× "
                 f"{queries[Plain]:>4.3g} → {queries[Tracked]:.3g} → {queries[Audited]:.3g}"
             )
+    content_type_for(Tracked)  # cached in a running site: not a statement of the write
+    django_qs, ours = models.QuerySet(AuditLog), AuditLog.objects.all()
+    operation = op_log_bulk_create(1_000)
+    medians, queries = core.sample(operation, args.rounds, (django_qs, ours))
+    print(
+        f"\n{operation[0]}: Django's bulk_create {medians[django_qs] * 1e3:.1f} ms, "
+        f"AuditLog.objects {medians[ours] * 1e3:.1f} ms "
+        f"({medians[ours] / medians[django_qs]:.2f}×), "
+        f"statements {queries[django_qs]:.3g} → {queries[ours]:.3g}"
+    )
     return 0
 
 

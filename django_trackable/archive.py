@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime
 import functools
 import json
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -305,6 +306,7 @@ class _Dialect:
     object_id: str  # the row's key ``pk`` as text
     changes: str
     extra: str
+    same_json: str  # whether the log's ``{log}`` is the JSON ``{entry}`` the move read
     lock: str = ""
     materialized: str = "MATERIALIZED "
 
@@ -352,18 +354,25 @@ def _move_sql(table: type[models.Model], alias: str) -> _MoveSQL:
     read = (
         f'"_trackable_read" AS {sql.materialized}('
         f"SELECT pk, n, value, {sql.stored} AS at, {sql.action} AS action, "
-        f'{sql.object_id} AS object_id FROM "_trackable_beyond" '
-        f"WHERE {sql.shaped.format(ts='ts')} AND {sql.valid})"
+        f"{sql.object_id} AS object_id, {sql.changes} AS changes, {sql.extra} AS extra "
+        f'FROM "_trackable_beyond" WHERE {sql.shaped.format(ts="ts")} AND {sql.valid})'
+    )
+    # An entry the log holds already (written by its save, with the audit log on) has
+    # the same moment, action, changes and other keys: entries of one moment differ
+    # in their changes, and each of them moves.
+    held = (
+        f"{log_column('content_type')} = %s AND {log_column('object_id')} = r.object_id "
+        f"AND {log_column('timestamp')} = r.at AND {log_column('action')} = r.action "
+        f"AND {sql.same_json.format(log=log_column('changes'), entry='r.changes')} "
+        f"AND {sql.same_json.format(log=log_column('extra'), entry='r.extra')}"
     )
     insert = (
         f"{_insert_into(connection)} SELECT at, {sql.actor}, {sql.actor_repr}, action, "
-        f"CAST(%s AS integer), object_id, '', {sql.changes}, {sql.extra} "
+        f"CAST(%s AS integer), object_id, '', changes, extra "
         f'FROM "_trackable_read" AS r WHERE NOT EXISTS (SELECT 1 FROM {qn(log.db_table)} AS l '
-        f"WHERE {log_column('content_type')} = %s AND {log_column('object_id')} = r.object_id "
-        f"AND {log_column('timestamp')} = r.at AND {log_column('action')} = r.action "
         # LIMIT 1 OFFSET 0: an index lookup per entry. Without it PostgreSQL may plan an
         # anti-join that reads every log row of the model when its statistics are stale.
-        "LIMIT 1 OFFSET 0) ORDER BY pk, n"
+        f"WHERE {held} LIMIT 1 OFFSET 0) ORDER BY pk, n"
     )
     insert_sql = (
         f'WITH "_trackable_beyond" AS {sql.materialized}('
@@ -447,6 +456,7 @@ def _postgresql(connection: Any, column: str, pk: Any) -> _Dialect:
             "THEN value -> 'changes' ELSE '{}'::jsonb END"
         ),
         extra="value - 'action' - 'timestamp' - 'user' - 'user_repr' - 'changes'",
+        same_json="{log} = {entry}",
         lock=" FOR UPDATE OF t",
     )
 
@@ -497,6 +507,8 @@ def _sqlite(connection: Any, column: str, pk: Any) -> _Dialect:
         extra=(
             "json_remove(value, '$.action', '$.timestamp', '$.user', '$.user_repr', '$.changes')"
         ),
+        # Text of the same JSON: Django writes it with spaces, SQLite's functions without.
+        same_json="json({log}) = {entry}",
         materialized="MATERIALIZED " if connection.Database.sqlite_version_info >= (3, 35) else "",
     )
 
@@ -512,28 +524,41 @@ def _missing_logs(content_type: Any, older: dict[Any, list[Entry]], log_db: str)
         for e in entries
         if isinstance(e, dict) and entry_time(e) is not None
     ]
-    held: set[tuple[str, Any, str]] = set()
+    held: set[tuple[Any, ...]] = set()
     if times:
-        held = set(
-            AuditLog.objects.using(log_db)
+        held = {
+            _held_key(*row)
+            for row in AuditLog.objects.using(log_db)
             .filter(
                 content_type=content_type,
                 object_id__in=[str(pk) for pk in older],
                 timestamp__gte=min(times),
                 timestamp__lte=max(times),
             )
-            .values_list("object_id", "timestamp", "action")
-        )
+            .values_list("object_id", "timestamp", "action", "changes", "extra")
+        }
     logs = []
     for pk, entries in older.items():
         for entry in entries:
             if not isinstance(entry, dict) or entry_time(entry) is None:
                 continue  # not an entry: nothing a reader could use
-            when = _stored_time(entry["timestamp"])
-            if (str(pk), when, str(entry.get("action") or "")) in held:
-                continue
-            logs.append(_log_of(content_type, pk, entry, when))
+            log = _log_of(content_type, pk, entry, _stored_time(entry["timestamp"]))
+            # As in SQL: held when a log row has its moment, action, changes and keys.
+            if not held or (
+                _held_key(log.object_id, log.timestamp, log.action, log.changes, log.extra)
+                not in held
+            ):
+                logs.append(log)
     return logs
+
+
+def _held_key(object_id: str, when: Any, action: str, changes: Any, extra: Any) -> tuple[Any, ...]:
+    """What tells a log row from another, for the entries the move finds in the log."""
+    return (object_id, when, action, _json_key(changes), _json_key(extra))
+
+
+def _json_key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def _log_of(content_type: Any, pk: Any, entry: Entry, when: datetime.datetime) -> AuditLog:
@@ -587,19 +612,28 @@ def _older_from_log(instance: models.Model, window: list[Entry]) -> list[Entry]:
     from django_trackable.audit import log_database
     from django_trackable.models.audit import AuditLog
 
-    in_row = {_key(e) for e in window if isinstance(e, dict)}
-    logged = AuditLog.objects.using(log_database()).for_object(instance).chronological()
-    return [e for e in (row.as_entry() for row in logged.iterator()) if _key(e) not in in_row]
+    in_row = Counter(_key(e) for e in window if isinstance(e, dict))
+    rows = AuditLog.objects.using(log_database()).for_object(instance).chronological()
+    older: list[Entry] = []
+    # With the audit log on, the log holds the row's entries too: of each entry the
+    # row holds, its newest copies (as many as the row holds) are not older ones.
+    for entry in reversed([row.as_entry() for row in rows.iterator()]):
+        key = _key(entry)
+        if in_row[key]:
+            in_row[key] -= 1
+        else:
+            older.append(entry)
+    older.reverse()
+    return older
 
 
 def _key(entry: Entry) -> tuple[Any, ...]:
     """What tells an entry from another: entries of one moment differ in their changes."""
-    changes = entry.get("changes")
     return (
         entry_time(entry),
         entry.get("action"),
         entry.get("user"),
-        json.dumps(changes, sort_keys=True, default=str),
+        _json_key(entry.get("changes")),
     )
 
 

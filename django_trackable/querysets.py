@@ -32,12 +32,14 @@ __all__ = ["AuditableQuerySet", "TrackableQuerySet"]
 _M = TypeVar("_M", bound=models.Model)
 
 
-class _TrackedWritesQuerySet(models.QuerySet[_M]):
+class _TrackedWritesQuerySet(statements.InsertsThrough[_M]):
     """``update()``, ``bulk_create()`` and ``bulk_update()`` that stamp and record.
 
     Its UPDATEs and INSERTs are tracked statements
     (:mod:`django_trackable.statements`), which also write the audit log.
     """
+
+    insert_query = statements.TrackedInsertQuery
 
     def __init__(
         self,
@@ -137,33 +139,6 @@ class _TrackedWritesQuerySet(models.QuerySet[_M]):
         return result
 
     bulk_create.alters_data = True  # type: ignore[attr-defined]
-
-    def _insert(
-        self,
-        objs: Any,
-        fields: Any,
-        returning_fields: Any = None,
-        raw: bool = False,
-        using: str | None = None,
-        on_conflict: Any = None,
-        update_fields: Any = None,
-        unique_fields: Any = None,
-    ) -> Any:
-        self._for_write = True
-        return statements.insert(
-            self.model,
-            objs,
-            fields,
-            using=using or self.db,
-            returning_fields=returning_fields,
-            raw=raw,
-            on_conflict=on_conflict,
-            update_fields=update_fields,
-            unique_fields=unique_fields,
-        )
-
-    _insert.alters_data = True  # type: ignore[attr-defined]
-    _insert.queryset_only = False  # type: ignore[attr-defined]
 
     def bulk_update(
         self, objs: Iterable[_M], fields: Iterable[str], batch_size: int | None = None

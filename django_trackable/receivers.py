@@ -68,19 +68,35 @@ def attempted_username(credentials: Any) -> str:
     return ""
 
 
-def _set_value(on_delete: Any, field: models.Field[Any, Any]) -> tuple[bool, Any]:
-    """Whether ``on_delete`` sets ``field`` to a value (SET_NULL, SET_DEFAULT, SET()), and which."""
-    if on_delete is models.SET_NULL:
-        return True, None
-    if on_delete is models.SET_DEFAULT:
-        return True, field.get_default()
+def _set_argument(on_delete: Any) -> tuple[bool, Any]:
+    """Whether ``on_delete`` is ``SET(value)``, and its value (a callable is not called)."""
     deconstruct = getattr(on_delete, "deconstruct", None)
     if deconstruct is not None:
         path, args, _kwargs = deconstruct()
         if path == "django.db.models.SET" and len(args) == 1:
-            value = args[0]
-            return True, value() if callable(value) else value
+            return True, args[0]
     return False, None
+
+
+def _sets_a_value(on_delete: Any) -> bool:
+    """Whether ``on_delete`` sets the key to a value (SET_NULL, SET_DEFAULT, SET())."""
+    return (
+        on_delete is models.SET_NULL
+        or on_delete is models.SET_DEFAULT
+        or (_set_argument(on_delete)[0])
+    )
+
+
+def _value_set(on_delete: Any, field: models.Field[Any, Any]) -> Any:
+    """The value ``on_delete`` sets ``field`` to now: ``SET(callable)`` calls it, as
+    Django does for each delete (never at start-up, when it may query tables that
+    ``migrate`` has not created yet)."""
+    if on_delete is models.SET_NULL:
+        return None
+    if on_delete is models.SET_DEFAULT:
+        return field.get_default()
+    _is_set, value = _set_argument(on_delete)
+    return value() if callable(value) else value
 
 
 @functools.cache
@@ -98,7 +114,7 @@ def _set_on_delete_relations(
             remote = field.remote_field
             if remote is None or not field.many_to_one and not field.one_to_one:
                 continue
-            if remote.model is target and _set_value(remote.on_delete, field)[0]:
+            if remote.model is target and _sets_a_value(remote.on_delete):
                 found.append((model, field))
     return found
 
@@ -111,7 +127,8 @@ def record_dependants_set_on_delete(
     tracked ``update()``, in the deleting transaction, so each gets its entry and
     stamps. Django's own UPDATE then finds nothing left to change.
 
-    One UPDATE per deleted row and relation.
+    One UPDATE per deleted row and relation (``SET(callable)``: first a query
+    for whether any row points to it, as Django calls the callable only then).
     """
     from django_trackable.context import is_tracking_enabled
     from django_trackable.querysets import TrackableQuerySet
@@ -120,9 +137,10 @@ def record_dependants_set_on_delete(
         return
     for model, field in _set_on_delete_relations(sender._meta.concrete_model or sender):
         remote: Any = field.remote_field
-        _set, value = _set_value(remote.on_delete, field)
         rows = TrackableQuerySet(model=model, using=using).filter(**{field.name: instance})
-        rows.update(**{field.name: value})
+        if callable(_set_argument(remote.on_delete)[1]) and not rows.exists():
+            continue
+        rows.update(**{field.name: _value_set(remote.on_delete, field)})
 
 
 def connect_set_on_delete() -> None:

@@ -25,9 +25,18 @@ from django.db.models.sql import InsertQuery, Query, UpdateQuery
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
 
-__all__ = ["TrackedInsertQuery", "TrackedQuery", "TrackedUpdateQuery", "insert", "tracked"]
+__all__ = [
+    "InsertsThrough",
+    "JSONTextInsertQuery",
+    "TrackedInsertQuery",
+    "TrackedQuery",
+    "TrackedUpdateQuery",
+    "insert",
+    "tracked",
+]
 
 _Q = TypeVar("_Q", bound=models.QuerySet[Any])
+_M = TypeVar("_M", bound=models.Model)
 
 
 class TrackedQuery(Query):
@@ -56,17 +65,6 @@ class TrackedUpdateQuery(UpdateQuery):
         for query in updates:
             query.__class__ = TrackedUpdateQuery
         return updates
-
-
-class TrackedInsertQuery(InsertQuery):
-    """An INSERT compiled by :class:`_TrackedInsertCompiler`."""
-
-    def get_compiler(
-        self, using: str | None = None, connection: Any = None, elide_empty: bool = True
-    ) -> Any:
-        compiler = super().get_compiler(using, connection, elide_empty)
-        compiler.__class__ = _with_mixin(type(compiler), _TrackedInsertCompiler)
-        return compiler
 
 
 _mixed: dict[tuple[type[Any], type[Any]], type[Any]] = {}
@@ -148,7 +146,15 @@ class _TrackedUpdateCompiler:
         return fused.around(self, sql, params, theirs)
 
 
-class _TrackedInsertCompiler:
+class _JSONTextInsertCompiler:
+    """Bulk INSERTs on PostgreSQL take each JSON column as one text."""
+
+    def assemble_as_sql(self, fields: Any, value_rows: Any) -> Any:
+        placeholders, params = super().assemble_as_sql(fields, value_rows)  # type: ignore[misc]
+        return _json_columns_as_one_text(self, fields, placeholders, params)
+
+
+class _TrackedInsertCompiler(_JSONTextInsertCompiler):
     """Runs the statement through the audit write that applies to it, if any."""
 
     _trackable_fused: Any = None
@@ -158,10 +164,6 @@ class _TrackedInsertCompiler:
 
         run = super().execute_sql  # type: ignore[misc]
         return audit.run_insert(self, returning_fields, lambda: run(returning_fields))
-
-    def assemble_as_sql(self, fields: Any, value_rows: Any) -> Any:
-        placeholders, params = super().assemble_as_sql(fields, value_rows)  # type: ignore[misc]
-        return _json_columns_as_one_text(self, fields, placeholders, params)
 
     def as_sql(self) -> Any:
         fused = self._trackable_fused
@@ -220,6 +222,29 @@ def _json_columns_as_one_text(compiler: Any, fields: Any, placeholders: Any, par
             columns[index] = "[" + ",".join(texts) + "]"
             changed[index] = _JSONB_ARRAY
     return InsertUnnest(changed), [columns]
+
+
+class JSONTextInsertQuery(InsertQuery):
+    """An INSERT whose bulk form on PostgreSQL takes each JSON column as one text.
+
+    See :func:`_json_columns_as_one_text`; ``AuditLog`` inserts use it (the
+    move, importing, a log on another database).
+    """
+
+    compiler_mixin: type[Any] = _JSONTextInsertCompiler
+
+    def get_compiler(
+        self, using: str | None = None, connection: Any = None, elide_empty: bool = True
+    ) -> Any:
+        compiler = super().get_compiler(using, connection, elide_empty)
+        compiler.__class__ = _with_mixin(type(compiler), self.compiler_mixin)
+        return compiler
+
+
+class TrackedInsertQuery(JSONTextInsertQuery):
+    """An INSERT compiled by :class:`_TrackedInsertCompiler`."""
+
+    compiler_mixin = _TrackedInsertCompiler
 
 
 def _record_conflict_updates(compiler: Any, sql: str, params: Any) -> tuple[str, Any]:
@@ -301,6 +326,37 @@ def tracked(queryset: _Q) -> _Q:
     return clone
 
 
+class InsertsThrough(models.QuerySet[_M]):
+    """A queryset whose INSERTs (``create()``, ``save()``, ``bulk_create()``) are
+    ``insert_query`` statements."""
+
+    insert_query: type[InsertQuery] = JSONTextInsertQuery
+
+    def _insert(
+        self,
+        objs: Any,
+        fields: Any,
+        returning_fields: Any = None,
+        raw: bool = False,
+        using: str | None = None,
+        on_conflict: Any = None,
+        update_fields: Any = None,
+        unique_fields: Any = None,
+    ) -> Any:
+        self._for_write = True
+        query = self.insert_query(
+            self.model,
+            on_conflict=on_conflict,
+            update_fields=update_fields,
+            unique_fields=unique_fields,
+        )
+        query.insert_values(fields, list(objs), raw=raw)
+        return query.get_compiler(using=using or self.db).execute_sql(returning_fields)
+
+    _insert.alters_data = True  # type: ignore[attr-defined]
+    _insert.queryset_only = False  # type: ignore[attr-defined]
+
+
 def insert(
     model: type[models.Model],
     objs: Sequence[models.Model],
@@ -309,14 +365,9 @@ def insert(
     using: str,
     returning_fields: Sequence[models.Field[Any, Any]] | None = None,
     raw: bool = False,
-    on_conflict: Any = None,
-    update_fields: Any = None,
-    unique_fields: Any = None,
 ) -> Any:
-    """``QuerySet._insert()`` as a tracked statement (``Model.save()`` and ``bulk_create()``)."""
-    query = TrackedInsertQuery(
-        model, on_conflict=on_conflict, update_fields=update_fields, unique_fields=unique_fields
-    )
+    """``QuerySet._insert()`` as a tracked statement (``Model.save()``)."""
+    query = TrackedInsertQuery(model)
     query.insert_values(fields, list(objs), raw=raw)
     return query.get_compiler(using=using).execute_sql(returning_fields)
 

@@ -376,16 +376,52 @@ def test_the_move_in_sql_writes_what_the_move_in_python_writes(monkeypatch, sett
     ]
 
 
-def test_moved_entries_keep_their_order_at_one_moment():
+def saved_at_one_moment(quantities):
+    """A product created and then saved with each of ``quantities``, the clock stopped."""
     with time_machine.travel(at(0), tick=False):
         product = Product.objects.create(name="v0", quantity=0)
-        for i in range(1, 2 * WINDOW):
-            product.quantity = i
+        for quantity in quantities:
+            product.quantity = quantity
             product.save()
+    return product
+
+
+def test_moved_entries_keep_their_order_at_one_moment():
+    product = saved_at_one_moment(range(1, 2 * WINDOW))
 
     everything = stored(product).full_history()
     assert [e["changes"]["quantity"][1] for e in everything[1:]] == list(range(1, 2 * WINDOW))
     assert len(stored(product).history) == WINDOW
+
+
+@pytest.mark.parametrize("audit_log", [False, True])
+@pytest.mark.parametrize("in_sql", [True, False])
+def test_entries_of_one_moment_survive_every_move(monkeypatch, settings, in_sql, audit_log):
+    # A frozen clock in a test, or a coarse one: each later move used to find the
+    # log "holding" its entries (same moment, same action) and drop them.
+    settings.TRACKABLE = {"HISTORY_WINDOW": WINDOW, "AUDIT_LOG": audit_log}
+    if not in_sql:
+        monkeypatch.setattr(archive, "_movable_in_sql", lambda *args: False)
+    product = saved_at_one_moment(range(1, 6 * WINDOW))
+
+    everything = stored(product).full_history()
+    assert [e["changes"]["quantity"][1] for e in everything[1:]] == list(range(1, 6 * WINDOW))
+    assert AuditLog.objects.for_object(product).count() == (
+        6 * WINDOW if audit_log else 6 * WINDOW - len(stored(product).history)
+    )
+
+
+def test_the_same_change_twice_at_one_moment_is_read_twice_with_the_audit_log_on(settings):
+    # The log holds each entry from its save and the row its newest: the reader
+    # leaves out only as many of the log's copies as the row holds.
+    settings.TRACKABLE = {"HISTORY_WINDOW": WINDOW, "AUDIT_LOG": True}
+    product = saved_at_one_moment(i % 2 for i in range(1, 4 * WINDOW + 1))
+
+    everything = stored(product).full_history()
+    assert [e["changes"]["quantity"] for e in everything[1:]] == [
+        [(i - 1) % 2, i % 2] for i in range(1, 4 * WINDOW + 1)
+    ]
+    assert AuditLog.objects.for_object(product).count() == 1 + 4 * WINDOW
 
 
 def test_without_time_zones_the_move_in_sql_stores_local_times_as_python_does(

@@ -398,3 +398,48 @@ def test_a_created_rows_repr_has_the_primary_key_the_insert_gave_it():
         (row,) = _log(obj)
         assert row.target_repr == f"AllTypes {obj.pk}"
     assert one.pk is not None and all(obj.pk for obj in many)
+
+
+#: Text that array literals, JSON and SQL each quote in their own way.
+AWKWARD = ['say "hi"', 'back\\slash \\"', "{a,b}", "NULL", "", "it's", "ünï 🎉", "line\nbreak"]
+
+
+def _awkward_rows():
+    from django_trackable.models.audit import content_type_for
+
+    content_type = content_type_for(Product)
+    return [
+        AuditLog(
+            timestamp=T0,
+            action="update",
+            content_type=content_type,
+            object_id=str(i),
+            changes={"name": [text, None], "tags": [[text], {"k": text}]},
+            extra={"note": text} if i % 2 else {},
+        )
+        for i, text in enumerate(AWKWARD)
+    ]
+
+
+def test_bulk_written_log_rows_keep_awkward_json_as_given():
+    rows = AuditLog.objects.bulk_create(_awkward_rows())
+
+    stored = list(AuditLog.objects.filter(pk__in=[r.pk for r in rows]).order_by("pk"))
+    assert [(r.object_id, r.changes, r.extra) for r in stored] == [
+        (r.object_id, r.changes, r.extra) for r in _awkward_rows()
+    ]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's UNNEST insert")
+def test_bulk_written_log_rows_pass_each_json_column_as_one_text():
+    # What the move, importing and a log on another database write: psycopg would
+    # escape a jsonb[] parameter element by element in Python.
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        AuditLog.objects.bulk_create(_awkward_rows())
+
+    (insert,) = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    assert "UNNEST(" in insert
+    assert insert.count("jsonb_array_elements(CAST(") == 2  # changes and extra
+    assert "::jsonb[]" not in insert

@@ -442,3 +442,30 @@ def test_bulk_create_with_update_conflicts_records_the_rows_it_updates(alice):
     assert [e["action"] for e in desk.history] == ["create"]  # nothing changed
     assert desk.updated_at == T0
     assert [e["action"] for e in Token.objects.get(pk=new.pk).history] == ["create"]
+
+
+def test_set_with_a_callable_is_called_on_delete_only_and_recorded(alice):
+    # SET(get_sentinel) is Django's documented pattern: calling it at start-up
+    # queried tables before `migrate` made them (makemigrations crashed).
+    from django_trackable.receivers import _set_on_delete_relations
+    from tests.testapp.models import UNSORTED_CALLS, Shelf
+
+    _set_on_delete_relations.cache_clear()
+    UNSORTED_CALLS.clear()
+    assert (Shelf, Shelf._meta.get_field("category")) in _set_on_delete_relations(Category)
+    assert UNSORTED_CALLS == []
+    lonely = Category.objects.create(name="no shelves")
+    lonely.delete()
+    assert UNSORTED_CALLS == []  # nothing pointed to it: Django does not call it either
+
+    category = Category.objects.create(name="Lamps")
+    shelf = Shelf.objects.create(name="top", category=category)
+    pk = category.pk
+    with acting_as(alice):
+        category.delete()
+
+    unsorted = Category.objects.get(name="Unsorted")
+    stored = Shelf.objects.with_history().get(pk=shelf.pk)
+    assert stored.category == unsorted
+    assert stored.updated_by == alice
+    assert stored.history[-1]["changes"] == {"category": [pk, unsorted.pk]}

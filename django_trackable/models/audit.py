@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from django_trackable.history import Entry, to_datetime, to_json
 from django_trackable.models.visits import set_null_on_write_database
+from django_trackable.statements import InsertsThrough
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -74,8 +75,12 @@ def _sharing_history(model: type[models.Model]) -> list[type[models.Model]]:
     return sharing or [concrete]
 
 
-class AuditLogQuerySet(models.QuerySet[_M]):
-    """Reads of the audit trail; each is served by one of the table's indexes."""
+class AuditLogQuerySet(InsertsThrough[_M]):
+    """Reads of the audit trail; each is served by one of the table's indexes.
+
+    Its bulk INSERTs take ``changes`` and ``extra`` as one text each on
+    PostgreSQL (:class:`~django_trackable.statements.JSONTextInsertQuery`).
+    """
 
     def since(self, timestamp: Timestamp) -> Self:
         """Rows logged strictly after ``timestamp`` (a datetime, date or UNIX time)."""

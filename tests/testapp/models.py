@@ -356,3 +356,24 @@ class Place(TrackableModel):
 
 class Restaurant(Place):
     serves_pizza = models.BooleanField(default=False)
+
+
+#: Calls of :func:`unsorted_category` (``on_delete=SET(...)`` must not call it at start-up).
+UNSORTED_CALLS: list[int] = []
+
+
+def unsorted_category() -> Category:
+    UNSORTED_CALLS.append(1)
+    return Category.objects.get_or_create(name="Unsorted")[0]
+
+
+class Shelf(TrackableModel):
+    """A tracked key set by a callable when its target is deleted (``SET(...)``)."""
+
+    name = models.CharField(max_length=50)
+    category = models.ForeignKey(
+        Category, null=True, related_name="+", on_delete=models.SET(unsorted_category)
+    )
+
+    def __str__(self) -> str:
+        return self.name

@@ -80,11 +80,10 @@ def _set_argument(on_delete: Any) -> tuple[bool, Any]:
 
 def _sets_a_value(on_delete: Any) -> bool:
     """Whether ``on_delete`` sets the key to a value (SET_NULL, SET_DEFAULT, SET())."""
-    return (
-        on_delete is models.SET_NULL
-        or on_delete is models.SET_DEFAULT
-        or (_set_argument(on_delete)[0])
-    )
+    if on_delete is models.SET_NULL or on_delete is models.SET_DEFAULT:
+        return True
+    is_set, _value = _set_argument(on_delete)
+    return is_set
 
 
 def _value_set(on_delete: Any, field: models.Field[Any, Any]) -> Any:

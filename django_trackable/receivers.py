@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.apps import apps
@@ -68,34 +69,24 @@ def attempted_username(credentials: Any) -> str:
     return ""
 
 
-def _set_argument(on_delete: Any) -> tuple[bool, Any]:
-    """Whether ``on_delete`` is ``SET(value)``, and its value (a callable is not called)."""
+def _setter(on_delete: Any, field: models.Field[Any, Any]) -> tuple[Callable[[], Any], bool] | None:
+    """How ``on_delete`` sets ``field`` (SET_NULL, SET_DEFAULT, SET()), or ``None``.
+
+    A function giving the value, called for each delete as Django does -- never
+    at start-up, when a ``SET(get_sentinel_user)`` would query tables that
+    ``migrate`` has not created yet -- and whether it runs the user's callable.
+    """
+    if on_delete is models.SET_NULL:
+        return (lambda: None), False
+    if on_delete is models.SET_DEFAULT:
+        return field.get_default, False
     deconstruct = getattr(on_delete, "deconstruct", None)
     if deconstruct is not None:
         path, args, _kwargs = deconstruct()
         if path == "django.db.models.SET" and len(args) == 1:
-            return True, args[0]
-    return False, None
-
-
-def _sets_a_value(on_delete: Any) -> bool:
-    """Whether ``on_delete`` sets the key to a value (SET_NULL, SET_DEFAULT, SET())."""
-    if on_delete is models.SET_NULL or on_delete is models.SET_DEFAULT:
-        return True
-    is_set, _value = _set_argument(on_delete)
-    return is_set
-
-
-def _value_set(on_delete: Any, field: models.Field[Any, Any]) -> Any:
-    """The value ``on_delete`` sets ``field`` to now: ``SET(callable)`` calls it, as
-    Django does for each delete (never at start-up, when it may query tables that
-    ``migrate`` has not created yet)."""
-    if on_delete is models.SET_NULL:
-        return None
-    if on_delete is models.SET_DEFAULT:
-        return field.get_default()
-    _is_set, value = _set_argument(on_delete)
-    return value() if callable(value) else value
+            value = args[0]
+            return (value, True) if callable(value) else ((lambda: value), False)
+    return None
 
 
 @functools.cache
@@ -113,7 +104,7 @@ def _set_on_delete_relations(
             remote = field.remote_field
             if remote is None or not field.many_to_one and not field.one_to_one:
                 continue
-            if remote.model is target and _sets_a_value(remote.on_delete):
+            if remote.model is target and _setter(remote.on_delete, field) is not None:
                 found.append((model, field))
     return found
 
@@ -136,10 +127,13 @@ def record_dependants_set_on_delete(
         return
     for model, field in _set_on_delete_relations(sender._meta.concrete_model or sender):
         remote: Any = field.remote_field
+        setter = _setter(remote.on_delete, field)
+        assert setter is not None
+        value, calls_theirs = setter
         rows = TrackableQuerySet(model=model, using=using).filter(**{field.name: instance})
-        if callable(_set_argument(remote.on_delete)[1]) and not rows.exists():
+        if calls_theirs and not rows.exists():
             continue
-        rows.update(**{field.name: _value_set(remote.on_delete, field)})
+        rows.update(**{field.name: value()})
 
 
 def connect_set_on_delete() -> None:

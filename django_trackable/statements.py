@@ -344,14 +344,18 @@ class InsertsThrough(models.QuerySet[_M]):
         unique_fields: Any = None,
     ) -> Any:
         self._for_write = True
-        query = self.insert_query(
+        return insert(
             self.model,
+            objs,
+            fields,
+            using=using or self.db,
+            returning_fields=returning_fields,
+            raw=raw,
+            query_class=self.insert_query,
             on_conflict=on_conflict,
             update_fields=update_fields,
             unique_fields=unique_fields,
         )
-        query.insert_values(fields, list(objs), raw=raw)
-        return query.get_compiler(using=using or self.db).execute_sql(returning_fields)
 
     _insert.alters_data = True  # type: ignore[attr-defined]
     _insert.queryset_only = False  # type: ignore[attr-defined]
@@ -365,9 +369,16 @@ def insert(
     using: str,
     returning_fields: Sequence[models.Field[Any, Any]] | None = None,
     raw: bool = False,
+    query_class: type[InsertQuery] = TrackedInsertQuery,
+    on_conflict: Any = None,
+    update_fields: Any = None,
+    unique_fields: Any = None,
 ) -> Any:
-    """``QuerySet._insert()`` as a tracked statement (``Model.save()``)."""
-    query = TrackedInsertQuery(model)
+    """``QuerySet._insert()`` as a ``query_class`` statement (by default a tracked one:
+    ``Model.save()``; querysets pass their own, see :class:`InsertsThrough`)."""
+    query = query_class(
+        model, on_conflict=on_conflict, update_fields=update_fields, unique_fields=unique_fields
+    )
     query.insert_values(fields, list(objs), raw=raw)
     return query.get_compiler(using=using).execute_sql(returning_fields)
 

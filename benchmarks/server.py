@@ -5,13 +5,14 @@
 
 Serves benchmarks.server_site with uvicorn (2 workers, ASGI, the async view)
 and gunicorn (2 workers x 8 threads, WSGI, the sync view) on 127.0.0.1 only,
-``--repeats`` times per mode (``plain``, ``tracking``, ``visits``,
+``--repeats`` times per mode (``plain``, ``stamped``, ``tracking``, ``visits``,
 ``buffered``: see benchmarks.server_settings) in rotating order, and drives each with
 ``--clients`` concurrent logged-in clients sending ``--requests`` requests in
 all (each bounded by ``--timeout`` seconds). Every request writes one row of a
 model that is tracked unless the mode is plain. The report gives requests per
 second and the server processes' CPU time per request (read from /proc, so
-Linux only), medians over the runs, and both as ratios to the plain site. The client shares the
+Linux only), medians over the runs, and both as ratios to the plain site (and
+CPU to the site whose model has the same columns, stamped by the view). The client shares the
 machine: on a small one its CPU shows in requests per second, not in the
 servers' CPU per request, which is the figure to compare. Not part of the
 test suite.
@@ -44,7 +45,7 @@ from django.core.management import call_command  # noqa: E402
 from benchmarks.database import ensure_database  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-MODES = ("plain", "tracking", "visits", "buffered")
+MODES = ("plain", "stamped", "tracking", "visits", "buffered")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -216,13 +217,14 @@ def main(argv: list[str] | None = None) -> None:
             mode: {key: statistics.median(run[key] for run in done) for key in ("rps", "cpu_ms")}
             for mode, done in runs.items()
         }
-        plain = results["plain"]
+        plain, stamped = results["plain"], results["stamped"]
         for mode, result in results.items():
             print(
                 f"{server:8} {mode:8} {result['rps']:7.1f} req/s "
                 f"({result['rps'] / plain['rps']:.2f}x)  "
                 f"{result['cpu_ms']:6.2f} ms CPU/request "
-                f"({result['cpu_ms'] / plain['cpu_ms']:.2f}x)"
+                f"({result['cpu_ms'] / plain['cpu_ms']:.2f}x plain, "
+                f"{result['cpu_ms'] / stamped['cpu_ms']:.2f}x stamped)"
             )
 
 

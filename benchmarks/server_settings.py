@@ -1,7 +1,8 @@
 """Settings of the site ``python -m benchmarks.server`` serves with uvicorn and gunicorn.
 
 ``TRACKABLE_BENCH_MODE`` picks the site: ``plain`` (Session and Authentication
-middleware, an untracked model), ``tracking`` (plus CurrentUserMiddleware, a
+middleware, an untracked model), ``stamped`` (the same, the model with a tracked
+model's columns, its users set by the view), ``tracking`` (plus CurrentUserMiddleware, a
 tracked model), ``visits`` (plus VisitMiddleware) or ``buffered`` (visits
 with ``VISIT_BUFFER_SIZE = 100``). The database is the
 SQLite file or PostgreSQL database ``TRACKABLE_BENCH_DB`` names, shared by the
@@ -35,7 +36,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
 ]
-if MODE != "plain":
+if MODE not in ("plain", "stamped"):
     MIDDLEWARE.append("django_trackable.middleware.CurrentUserMiddleware")
 if MODE in ("visits", "buffered"):
     MIDDLEWARE.insert(0, "django_trackable.middleware.VisitMiddleware")

@@ -158,7 +158,8 @@ class ClientInfo:
 
     def as_fields(self) -> dict[str, Any]:
         """The values as model field names, for ``Model(**info.as_fields())``."""
-        return dataclasses.asdict(self)
+        # Not dataclasses.asdict(): it deep-copies, and every value is a str or None.
+        return {name: getattr(self, name) for name in _FIELD_NAMES}
 
     @property
     def location(self) -> str:
@@ -168,6 +169,9 @@ class ClientInfo:
     def __str__(self) -> str:
         client = " on ".join(part for part in (self.browser, self.os) if part)
         return " · ".join(part for part in (client, self.ip or "", self.location) if part)
+
+
+_FIELD_NAMES = tuple(field.name for field in dataclasses.fields(ClientInfo))
 
 
 # -- IP address --------------------------------------------------------------
@@ -227,6 +231,13 @@ def _valid_ip(value: Any) -> str | None:
     """``value`` as a normalised address, or ``None``; IPv6 zone ids are dropped."""
     if not isinstance(value, str) or not value or len(value) > 100:
         return None
+    return _normalised_ip(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalised_ip(value: str) -> str | None:
+    """:func:`_valid_ip` of a string, cached: a visit parses its address twice
+    (``client_ip``, then ``from_values``), and the same addresses come back."""
     try:
         address = ipaddress.ip_address(value.strip())
     except ValueError:

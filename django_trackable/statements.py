@@ -71,11 +71,13 @@ _mixed: dict[tuple[type[Any], type[Any]], type[Any]] = {}
 
 
 def _with_mixin(base: type[Any], mixin: type[Any]) -> type[Any]:
-    """``base`` (a backend's compiler class) with ``mixin`` in front (cached)."""
+    """``base`` (a backend's compiler class) with ``mixin`` in front (cached), named for
+    both (``_JSONTextInsertCompiler+SQLInsertCompiler``) so a traceback says which."""
     try:
         return _mixed[base, mixin]
     except KeyError:
-        cls = _mixed[base, mixin] = type(f"Tracked{base.__name__}", (mixin, base), {})
+        name = f"{mixin.__name__}+{base.__name__}"
+        cls = _mixed[base, mixin] = type(name, (mixin, base), {"__qualname__": name})
         return cls
 
 

@@ -443,3 +443,14 @@ def test_bulk_written_log_rows_pass_each_json_column_as_one_text():
     assert "UNNEST(" in insert
     assert insert.count("jsonb_array_elements(CAST(") == 2  # changes and extra
     assert "::jsonb[]" not in insert
+
+
+def test_a_log_insert_compiler_is_named_for_what_it_adds_not_for_tracking():
+    # Tracebacks through a log write must not point at the tracked-model compiler.
+    from django_trackable.statements import JSONTextInsertQuery, TrackedInsertQuery
+
+    log_compiler = JSONTextInsertQuery(AuditLog).get_compiler(using="default")
+    tracked_compiler = TrackedInsertQuery(Product).get_compiler(using="default")
+
+    assert type(log_compiler).__name__ == "_JSONTextInsertCompiler+SQLInsertCompiler"
+    assert type(tracked_compiler).__name__ == "_TrackedInsertCompiler+SQLInsertCompiler"

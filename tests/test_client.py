@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 
@@ -134,7 +135,7 @@ def test_an_ipv6_zone_id_is_dropped(rf):
     assert info(rf, REMOTE_ADDR="fe80::1%eth0").ip == "fe80::1"
 
 
-@pytest.mark.parametrize("remote", ["", "unknown", "999.1.1.1", "1.2.3.4:80", None])
+@pytest.mark.parametrize("remote", ["", "unknown", "999.1.1.1", "1.2.3.4:80", None, ["1.2.3.4"]])
 def test_a_remote_addr_that_is_not_an_address_gives_no_ip(rf, remote):
     request = rf.get("/")
     request.META["REMOTE_ADDR"] = remote
@@ -379,6 +380,17 @@ def test_client_info_never_raises_and_always_fits_its_columns(
     assert_storable(client)
     if client.ip is not None:
         assert len(client.ip) <= 39  # GenericIPAddressField
+
+
+def test_as_fields_gives_every_field_by_name_and_shares_nothing_mutable(rf):
+    client = info(rf, REMOTE_ADDR="198.51.100.7", HTTP_USER_AGENT="Mozilla/5.0 (X11; Linux)")
+
+    fields = client.as_fields()
+
+    assert fields == dataclasses.asdict(client)
+    assert list(fields) == [field.name for field in dataclasses.fields(ClientInfo)]
+    fields["ip"] = "203.0.113.1"
+    assert client.ip == "198.51.100.7"
 
 
 def test_client_info_from_a_broken_request_is_empty():

@@ -127,9 +127,11 @@ def _write(rows: list[dict[str, Any]], dropped: int, *, close: bool) -> int:
         return 0
     finally:
         if close:
-            # The writer thread's connections: closed, so none is left idle
-            # (or holding a test database) between batches.
-            connections.close_all()
+            # The writer thread's connections follow CONN_MAX_AGE, as a request's do:
+            # closed after each batch by default (none left idle, or holding a test
+            # database), kept for the next batch when persistent.
+            for alias_connection in connections.all(initialized_only=True):
+                alias_connection.close_if_unusable_or_obsolete()
 
 
 _buffer = _VisitBuffer()

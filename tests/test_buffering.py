@@ -122,6 +122,57 @@ def test_the_buffered_visits_are_written_when_the_process_exits():
     assert UserVisit.objects.get().url == "/at-exit/"
 
 
+WRITER_CONNECTIONS_SCRIPT = """
+import threading, time
+import django
+django.setup()
+from django.db import connections
+from django.db.backends.signals import connection_created
+connections.settings["default"]["CONN_MAX_AGE"] = {max_age}
+opened = []
+connection_created.connect(
+    lambda sender, connection, **kwargs: opened.append(threading.current_thread().name),
+    weak=False,
+)
+from django.test import RequestFactory
+from django.test.utils import override_settings
+from django_trackable.models import UserVisit
+override_settings(TRACKABLE={{"VISIT_BUFFER_SIZE": 2, "VISIT_BUFFER_SECONDS": 3600}}).enable()
+for batch in range(3):
+    for _ in range(2):
+        UserVisit.objects.record(RequestFactory().get(f"/batch-{{batch}}/"))
+    deadline = time.monotonic() + 30
+    while UserVisit.objects.filter(url=f"/batch-{{batch}}/").count() < 2:
+        assert time.monotonic() < deadline, "the writer did not write the batch"
+        time.sleep(0.02)
+print(opened.count("django_trackable visit writer"))
+"""
+
+
+@pytest.mark.parametrize(("max_age", "connections"), [(0, 3), (None, 1)])
+def test_the_writer_keeps_its_connection_as_conn_max_age_says(max_age, connections):
+    # Three batches: a connection each by default, one for all when persistent.
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.worker_settings",
+        "TRACKABLE_WORKER_DATABASE": str(connection.settings_dict["NAME"]),
+        "PYTHONPATH": str(ROOT),
+    }
+    script = WRITER_CONNECTIONS_SCRIPT.format(max_age=max_age)
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=120,
+        capture_output=True,
+        text=True,
+    )
+
+    assert done.stdout.split() == [str(connections)]
+    assert UserVisit.objects.filter(url__startswith="/batch-").count() == 6
+
+
 def test_a_batch_the_database_refuses_is_dropped_and_logged(buffered, caplog):
     from django.utils import timezone
 

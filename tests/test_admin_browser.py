@@ -2,7 +2,8 @@
 
 Skipped when chromium or chromedriver is missing (``apt-get install -y chromium
 chromium-driver``), unless ``TRACKABLE_BROWSER_TESTS=required`` (``.ci/run``
-installs them and sets it). Select them with ``-m browser``.
+installs them and sets it); what the example site's browser tests share with
+these is in ``testing/browser_support.py``. Select them with ``-m browser``.
 With ``TRACKABLE_SCREENSHOTS=1`` the tests also write the documentation's
 screenshots to ``docs/img/``.
 """
@@ -10,13 +11,9 @@ screenshots to ``docs/img/``.
 from __future__ import annotations
 
 import datetime
-import os
-import shutil
-import tempfile
-from pathlib import Path
 
-import pytest
 import time_machine
+from browser_support import BROWSER, BrowserTestMixin, By, Select
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.staticfiles.testing import StaticLiveServerTestCase
@@ -28,127 +25,25 @@ from django_trackable.models import AuditLog, LoginAttempt, UserVisit
 from tests.adminapp.models import Issue, Priority
 from tests.testapp.models import Author, Category
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "img"
 PASSWORD = "browser-pw"
 
-webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (the [dev] extra)")
-from selenium.common.exceptions import WebDriverException  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions  # noqa: E402
-from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
-
-_MISSING = f"needs {CHROMIUM} and {CHROMEDRIVER}: apt-get install -y chromium chromium-driver"
-_AVAILABLE = os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)
-if not _AVAILABLE and os.environ.get("TRACKABLE_BROWSER_TESTS") == "required":
-    raise RuntimeError(f"TRACKABLE_BROWSER_TESTS=required, but the browser tests {_MISSING}")
-
-pytestmark = [pytest.mark.browser, pytest.mark.skipif(not _AVAILABLE, reason=_MISSING)]
-
-
-def _chromium() -> webdriver.Chrome:
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    profile = tempfile.mkdtemp(prefix="trackable-chromium-")
-    for argument in (
-        "--headless=new",
-        # Needed as root (CI containers) and without a GPU or a large /dev/shm.
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        # Nothing but the live server: no update checks, sync or first-run pages.
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={profile}",
-        "--window-size=1280,900",
-        "--lang=en-US",
-    ):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.trackable_profile = profile  # removed on quit
-    return driver
+pytestmark = BROWSER
 
 
 @override_settings(ROOT_URLCONF="tests.adminapp.urls", TRACKABLE={"AUDIT_LOG": True})
-class AdminInTheBrowser(StaticLiveServerTestCase):
+class AdminInTheBrowser(BrowserTestMixin, StaticLiveServerTestCase):
     """Log in, edit, read the history, revert, restore, look at the charts."""
 
-    driver: webdriver.Chrome
-
-    @classmethod
-    def setUpClass(cls) -> None:
-        super().setUpClass()
-        cls.driver = _chromium()
-        cls.driver.implicitly_wait(0)
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        profile = cls.driver.trackable_profile
-        cls.driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-        super().tearDownClass()
+    width = 1280
 
     def setUp(self) -> None:
+        super().setUp()
         self.admin = get_user_model().objects.create_superuser(
             "admin", "admin@example.com", PASSWORD
         )
-        self.driver.delete_all_cookies()
-
-    # -- helpers -----------------------------------------------------------------------
-
-    def open(self, path: str) -> None:
-        self.driver.get(self.live_server_url + path)
-
-    def wait_for(self, css: str):
-        return WebDriverWait(self.driver, 10).until(
-            expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css))
-        )
-
-    def click_and_wait(self, element) -> None:
-        """Click something that loads a new page, and wait until the new page has loaded.
-
-        The old page is marked, and the wait ends at a complete document without the
-        mark. Not ``staleness_of``: asked about a node of the page being left,
-        chromedriver can answer "Node with given id does not belong to the document"
-        instead of "stale element", so questions asked mid-navigation are asked again.
-        """
-        self.driver.execute_script("window.trackableOldPage = true")
-        element.click()
-        WebDriverWait(self.driver, 10, ignored_exceptions=(WebDriverException,)).until(
-            lambda driver: driver.execute_script(
-                "return !window.trackableOldPage && document.readyState === 'complete'"
-            )
-        )
 
     def log_in(self) -> None:
-        self.open("/admin/login/?next=/admin/")
-        # Found once the page has settled: a node of a page still loading can vanish.
-        self.wait_for("input[type=submit]")
-        self.wait_for("input[name=username]").send_keys("admin")
-        self.wait_for("input[name=password]").send_keys(PASSWORD)
-        self.click_and_wait(self.driver.find_element(By.CSS_SELECTOR, "input[type=submit]"))
-        self.wait_for("#site-name")
-        assert "/admin/login/" not in self.driver.current_url
-
-    def screenshot(self, name: str, *, max_height: int = 2400) -> None:
-        """With TRACKABLE_SCREENSHOTS=1, the page (up to ``max_height``) as docs/img/<name>.png."""
-        if os.environ.get("TRACKABLE_SCREENSHOTS") != "1":
-            return
-        metrics = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
-        height = min(int(metrics["cssContentSize"]["height"]), max_height)
-        self.driver.execute_cdp_cmd(
-            "Emulation.setDeviceMetricsOverride",
-            {"width": 1280, "height": height, "deviceScaleFactor": 1, "mobile": False},
-        )
-        try:
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            self.driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
-        finally:
-            self.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        self.log_in_as("admin", PASSWORD)
 
     # -- the tests -----------------------------------------------------------------------
 

@@ -6,23 +6,20 @@ through some pages of the site, checking what each page shows. With
 ``TRACKABLE_SCREENSHOTS=1`` every step is also saved as
 ``docs/img/demo-<step>.png`` (the tour in ``docs/index.md``).
 
-Like the package's own browser tests (``tests/test_admin_browser.py``), these
-drive Debian's chromium with Selenium and are skipped when chromium or
-chromedriver is missing (``apt-get install -y chromium chromium-driver``),
-unless ``TRACKABLE_BROWSER_TESTS=required``. Select them with ``-m browser``.
+Like the package's own browser tests (``tests/test_admin_browser.py``), and
+with the same helpers (``testing/browser_support.py``), these drive Debian's
+chromium with Selenium and are skipped when chromium or chromedriver is
+missing (``apt-get install -y chromium chromium-driver``), unless
+``TRACKABLE_BROWSER_TESTS=required``. Select them with ``-m browser``.
 """
 
 from __future__ import annotations
 
 import io
-import os
 import re
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Any
 
-import pytest
+from browser_support import BROWSER, BrowserTestMixin, By, Select
 from django.conf import global_settings
 from django.contrib.auth import get_user_model
 from django.contrib.staticfiles.testing import StaticLiveServerTestCase
@@ -30,75 +27,17 @@ from django.core.management import call_command
 from django.test import override_settings
 from shop.models import Order, Product
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "img"
-# The width the demo's change lists are laid out for (shop/admin.py).
-WIDTH = 1366
-
-webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (the [dev] extra)")
-from selenium.common.exceptions import WebDriverException  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions  # noqa: E402
-from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
-
-_MISSING = f"needs {CHROMIUM} and {CHROMEDRIVER}: apt-get install -y chromium chromium-driver"
-_AVAILABLE = os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)
-if not _AVAILABLE and os.environ.get("TRACKABLE_BROWSER_TESTS") == "required":
-    raise RuntimeError(f"TRACKABLE_BROWSER_TESTS=required, but the browser tests {_MISSING}")
-
-pytestmark = [pytest.mark.browser, pytest.mark.skipif(not _AVAILABLE, reason=_MISSING)]
-
 #: "Log in as <e-mail> / <password>", as seed_demo prints it.
 LOGIN = re.compile(r"Log in as (?P<email>\S+) / (?P<password>\S+)")
 
-
-def _chromium() -> Any:
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    profile = tempfile.mkdtemp(prefix="trackable-demo-chromium-")
-    for argument in (
-        "--headless=new",
-        # Needed as root (CI containers) and without a GPU or a large /dev/shm.
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        # Nothing but the live server: no update checks, sync or first-run pages.
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={profile}",
-        f"--window-size={WIDTH},900",
-        "--lang=en-US",
-    ):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.trackable_profile = profile  # removed on quit
-    return driver
+pytestmark = BROWSER
 
 
-class DemoTour(StaticLiveServerTestCase):
+class DemoTour(BrowserTestMixin, StaticLiveServerTestCase):
     """What a newcomer sees in the first five minutes of ``make demo``."""
 
-    driver: Any
-
-    @classmethod
-    def setUpClass(cls) -> None:
-        super().setUpClass()
-        cls.driver = _chromium()
-        cls.driver.implicitly_wait(0)
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        profile = cls.driver.trackable_profile
-        cls.driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-        super().tearDownClass()
-
-    def setUp(self) -> None:
-        self.driver.delete_all_cookies()
+    # The width the demo's change lists are laid out for (shop/admin.py).
+    width = 1366
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -112,61 +51,18 @@ class DemoTour(StaticLiveServerTestCase):
         self.email, self.password = login["email"], login["password"]
         self.log_in()
 
-    def open(self, path: str) -> None:
-        self.driver.get(self.live_server_url + path)
-
-    def wait_for(self, css: str) -> Any:
-        return WebDriverWait(self.driver, 10).until(
-            expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css))
-        )
-
-    def click_and_wait(self, element: Any) -> None:
-        """Click something that loads a new page, and wait until the new page has loaded.
-
-        The old page is marked, and the wait ends at a complete document without the
-        mark. Not ``staleness_of``: asked about a node of the page being left,
-        chromedriver can answer "Node with given id does not belong to the document"
-        instead of "stale element", so questions asked mid-navigation are asked again.
-        """
-        self.driver.execute_script("window.trackableOldPage = true")
-        element.click()
-        WebDriverWait(self.driver, 10, ignored_exceptions=(WebDriverException,)).until(
-            lambda driver: driver.execute_script(
-                "return !window.trackableOldPage && document.readyState === 'complete'"
-            )
-        )
-
     def link(self, text: str) -> Any:
         return self.driver.find_element(By.LINK_TEXT, text)
 
     def log_in(self) -> None:
-        self.open("/admin/login/?next=/admin/")
-        # Found once the page has settled: a node of a page still loading can vanish.
-        self.wait_for("input[type=submit]")
-        self.wait_for("input[name=username]").send_keys(self.email)
-        self.wait_for("input[name=password]").send_keys(self.password)
-        self.click_and_wait(self.driver.find_element(By.CSS_SELECTOR, "input[type=submit]"))
-        self.wait_for("#site-name")
-        assert "/admin/login/" not in self.driver.current_url
+        self.log_in_as(self.email, self.password)
 
     def heading(self) -> str:
         return str(self.driver.find_element(By.TAG_NAME, "h1").text)
 
     def screenshot(self, step: str, *, max_height: int = 1600) -> None:
-        """With TRACKABLE_SCREENSHOTS=1, the page (``max_height`` at most) as demo-<step>.png."""
-        if os.environ.get("TRACKABLE_SCREENSHOTS") != "1":
-            return
-        metrics = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
-        height = min(int(metrics["cssContentSize"]["height"]), max_height)
-        self.driver.execute_cdp_cmd(
-            "Emulation.setDeviceMetricsOverride",
-            {"width": WIDTH, "height": height, "deviceScaleFactor": 1, "mobile": False},
-        )
-        try:
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            self.driver.save_screenshot(str(SCREENSHOTS / f"demo-{step}.png"))
-        finally:
-            self.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        """With TRACKABLE_SCREENSHOTS=1, the page as docs/img/demo-<step>.png."""
+        super().screenshot(f"demo-{step}", max_height=max_height)
 
     def rows(self) -> dict[str, str]:
         """The change list's rows: the first column's text -> the row's text."""

@@ -31,6 +31,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, models, transaction  # noqa: E402
 from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
 
+from benchmarks import rotated  # noqa: E402
 from benchmarks.benchapp.models import Audited, Plain, PlainStamped, PlainStamps, Tracked  # noqa: E402
 from benchmarks.database import ensure_database  # noqa: E402
 from django_trackable import acting_as, archive  # noqa: E402
@@ -180,10 +181,7 @@ def sample(
         with transaction.atomic():
             states[model] = setup(model)
     for round_ in range(rounds):
-        # Rotate the order so no model always runs first (warm caches, GC).
-        shift = round_ % len(models)
-        order = models[shift:] + models[:shift]
-        for model in order:
+        for model in rotated(models, round_):
             with transaction.atomic():
                 sid = transaction.savepoint()
                 if round_ == 0:

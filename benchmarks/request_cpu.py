@@ -17,7 +17,6 @@ order; the report gives medians and ratios to the plain and the stamped site.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import statistics
@@ -27,13 +26,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks import rotated
+
 ROOT = Path(__file__).resolve().parent.parent
 MODES = ("plain", "stamped", "tracking", "visits", "buffered")
-USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0"
 
 
 def serve(keys: list[str], requests: int) -> float:
     """CPU microseconds per request of this process's mode (a child process)."""
+    from benchmarks.middleware import environ
     from benchmarks.server_site import wsgi_application
     from django_trackable.buffering import flush_visits
 
@@ -42,19 +43,8 @@ def serve(keys: list[str], requests: int) -> float:
             raise RuntimeError(f"the view answered {status}")
 
     def request(index: int) -> None:
-        environ = {
-            "REQUEST_METHOD": "GET",
-            "PATH_INFO": "/write/",
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "80",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "REMOTE_ADDR": "127.0.0.1",
-            "HTTP_USER_AGENT": USER_AGENT,
-            "HTTP_COOKIE": f"sessionid={keys[index % len(keys)]}",
-            "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(b""),
-        }
-        body = wsgi_application(environ, start_response)
+        get = environ("/write/", keys[index % len(keys)], server_name="127.0.0.1")
+        body = wsgi_application(get, start_response)
         b"".join(body)
         body.close()  # type: ignore[attr-defined]
 
@@ -113,8 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     runs: dict[str, list[float]] = {mode: [] for mode in MODES}
     for repeat in range(args.repeats):
-        shift = repeat % len(MODES)
-        for mode in MODES[shift:] + MODES[:shift]:
+        for mode in rotated(MODES, repeat):
             runs[mode].append(measure(mode, keys, args.requests))
     cpu = {mode: statistics.median(samples) for mode, samples in runs.items()}
     for mode, value in cpu.items():

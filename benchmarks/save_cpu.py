@@ -22,14 +22,15 @@ import argparse
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Any
+from unittest import mock
 
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from benchmarks import core  # sets up Django
+from benchmarks import core, rotated, scale  # core sets up Django
 from benchmarks.benchapp.models import PlainStamped, Tracked
 from django_trackable import acting_as, archive, tracking
 
@@ -37,22 +38,12 @@ ROWS = 10
 
 
 def rows(user: Any) -> tuple[list[Any], list[Any]]:
-    """Ten by-hand and ten tracked rows, each holding the same ten entries."""
+    """Ten by-hand and ten tracked rows, each holding ten entries."""
     ten = core.distinct_entries(10, timezone.now())
-    by_hand = []
-    for i in range(ROWS):
-        obj = core.make(PlainStamped, i)
-        obj.created_by = obj.updated_by = user
-        obj.history = ten
-        by_hand.append(obj)
-    PlainStamped.objects.bulk_create(by_hand)
-    tracked = Tracked.objects.bulk_create([core.make(Tracked, i) for i in range(ROWS)])
-    pks = [obj.pk for obj in tracked]
-    models.QuerySet.update(Tracked.objects.filter(pk__in=pks), history=ten)
-    return (
-        list(PlainStamped.objects.filter(pk__in=[obj.pk for obj in by_hand])),
-        list(Tracked.objects.filter(pk__in=pks)),
-    )
+    by_hand = scale.seed(PlainStamped, ROWS, {**scale.stamped_by_hand(user), "history": ten})
+    tracked = scale.seed(Tracked, ROWS)
+    scale.reset_history(10)(tracked)
+    return by_hand, tracked
 
 
 def cpu_per_save(objs: list[Any]) -> float:
@@ -72,19 +63,6 @@ def cpu_per_save(objs: list[Any]) -> float:
     return spent / (40 * 3 * len(objs)) * 1e6
 
 
-@contextmanager
-def without(*switches: tuple[Any, str, Any]) -> Iterator[None]:
-    """``(module, name, replacement)`` in place for the block."""
-    saved = [(module, name, getattr(module, name)) for module, name, _ in switches]
-    for module, name, replacement in switches:
-        setattr(module, name, replacement)
-    try:
-        yield
-    finally:
-        for module, name, value in saved:
-            setattr(module, name, value)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -102,7 +80,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def ablated(*switches: tuple[Any, str, Any]) -> Callable[[], float]:
         def run() -> float:
-            with without(*switches):
+            with ExitStack() as patched:
+                for module, name, replacement in switches:
+                    patched.enter_context(mock.patch.object(module, name, replacement))
                 return cpu_per_save(tracked)
 
         return run
@@ -112,9 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     samples: dict[str, list[float]] = {name: [] for name in variants}
     with acting_as(user):
         for round_ in range(args.rounds):
-            names = list(variants)
-            shift = round_ % len(names)
-            for name in names[shift:] + names[:shift]:
+            for name in rotated(list(variants), round_):
                 samples[name].append(variants[name]())
     print(f"CPU per single-field save, {core.describe_database()}, {args.rounds} rounds (medians)")
     yardstick = statistics.median(samples["stamped by hand"])

@@ -51,7 +51,7 @@ from django.db import connection, models
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from benchmarks import core  # sets up Django
+from benchmarks import core, rotated  # core sets up Django
 from benchmarks.benchapp.models import Plain, PlainStamped, PlainStamps, Tracked
 from django_trackable import acting_as, archive
 from django_trackable.tracking import clear_model_options
@@ -148,6 +148,11 @@ def reset_history(entries: int) -> Callable[[Any], None]:
     return before
 
 
+def stamped_by_hand(user: Any) -> Stamps:
+    """The user columns hand-written code sets on the rows it writes."""
+    return {"created_by": user, "updated_by": user}
+
+
 def yardsticks(user: Any) -> list[tuple[str, type[models.Model], Stamps]]:
     """What every write is compared with, and the user columns each fills by hand:
     plain Django, then the same columns untracked, users left empty or stamped by
@@ -155,7 +160,7 @@ def yardsticks(user: Any) -> list[tuple[str, type[models.Model], Stamps]]:
     return [
         ("plain", Plain, {}),
         ("untracked", PlainStamped, {}),
-        (BY_HAND, PlainStamped, {"created_by": user, "updated_by": user}),
+        (BY_HAND, PlainStamped, stamped_by_hand(user)),
     ]
 
 
@@ -190,8 +195,7 @@ def op_save(window: int, user: Any) -> Operation:
     run = saving(saves_per_row)
     cycle = (saving(window), ROWS * window)
     # A by-hand row as large as a 10-entry tracked row: what the row's size costs alone.
-    ten = core.distinct_entries(10, timezone.now())
-    as_full = {"created_by": user, "updated_by": user, "history": ten}
+    as_full = {**stamped_by_hand(user), "history": core.distinct_entries(10, timezone.now())}
     return Operation(
         "save(), one field changed",
         ROWS * saves_per_row,
@@ -316,8 +320,7 @@ def measure(operation: Operation, rounds: int) -> None:
         statements = [q for q in captured.captured_queries if q["sql"] not in ("BEGIN", "COMMIT")]
         variant.statements = len(statements) / per_run
     for round_ in range(rounds):
-        shift = round_ % len(variants)
-        for variant in variants[shift:] + variants[:shift]:
+        for variant in rotated(variants, round_):
             variant.before_sample(variant.state)
             start = time.perf_counter()
             variant.run(variant.state)

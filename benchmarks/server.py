@@ -42,6 +42,7 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
+from benchmarks import rotated  # noqa: E402
 from benchmarks.database import ensure_database  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -210,8 +211,7 @@ def main(argv: list[str] | None = None) -> None:
     for server in args.servers.split(","):
         runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in MODES}
         for repeat in range(args.repeats):
-            shift = repeat % len(MODES)
-            for mode in MODES[shift:] + MODES[:shift]:
+            for mode in rotated(MODES, repeat):
                 runs[mode].append(measure(server, mode, keys, args.requests, args.timeout))
         results = {
             mode: {key: statistics.median(run[key] for run in done) for key in ("rps", "cpu_ms")}

@@ -41,6 +41,16 @@ def alice_client(alice):
     return client
 
 
+def worker_env():
+    """The environment of a process of its own that uses this test's database."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.worker_settings",
+        "TRACKABLE_WORKER_DATABASE": str(connection.settings_dict["NAME"]),
+        "PYTHONPATH": str(ROOT),
+    }
+
+
 def wait_for_visits(count):
     deadline = time.monotonic() + WRITER_TIMEOUT
     while UserVisit.objects.count() < count:
@@ -111,13 +121,9 @@ def test_the_buffered_visits_are_written_when_the_process_exits():
         "UserVisit.objects.record(RequestFactory().get('/at-exit/'))\n"
         "assert not UserVisit.objects.exists()\n"
     )
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.worker_settings",
-        "TRACKABLE_WORKER_DATABASE": str(connection.settings_dict["NAME"]),
-        "PYTHONPATH": str(ROOT),
-    }
-    subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=worker_env(), check=True, timeout=120
+    )
 
     assert UserVisit.objects.get().url == "/at-exit/"
 
@@ -152,17 +158,11 @@ print(opened.count("django_trackable visit writer"))
 @pytest.mark.parametrize(("max_age", "connections"), [(0, 3), (None, 1)])
 def test_the_writer_keeps_its_connection_as_conn_max_age_says(max_age, connections):
     # Three batches: a connection each by default, one for all when persistent.
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.worker_settings",
-        "TRACKABLE_WORKER_DATABASE": str(connection.settings_dict["NAME"]),
-        "PYTHONPATH": str(ROOT),
-    }
     script = WRITER_CONNECTIONS_SCRIPT.format(max_age=max_age)
     done = subprocess.run(
         [sys.executable, "-c", script],
         cwd=ROOT,
-        env=env,
+        env=worker_env(),
         check=True,
         timeout=120,
         capture_output=True,

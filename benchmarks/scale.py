@@ -137,15 +137,16 @@ def saving(saves_per_row: int) -> Callable[[Any], None]:
     return run
 
 
-def reset_history(entries: int) -> Callable[[Any], None]:
-    def before(objs: Any) -> None:
-        start = timezone.now() - datetime.timedelta(days=1)
-        models.QuerySet.update(
-            Tracked.objects.filter(pk__in=[o.pk for o in objs]),
-            history=core.distinct_entries(entries, start),
-        )
+def set_history(pks: Any, entries: int) -> None:
+    """Give these tracked rows ``entries`` entries of the last day (not recorded)."""
+    start = timezone.now() - datetime.timedelta(days=1)
+    models.QuerySet.update(
+        Tracked.objects.filter(pk__in=pks), history=core.distinct_entries(entries, start)
+    )
 
-    return before
+
+def reset_history(entries: int) -> Callable[[Any], None]:
+    return lambda objs: set_history([o.pk for o in objs], entries)
 
 
 def stamped_by_hand(user: Any) -> Stamps:
@@ -259,14 +260,32 @@ def op_update(rows: int, user: Any) -> Operation:
     def rows_of(model: type[models.Model], stamps: Stamps) -> Callable[[], Any]:
         return lambda: [o.pk for o in seed(model, rows, stamps)]
 
+    by_hand = stamped_by_hand(user)
+    # By-hand rows as large as the tracked ones: what the rows' size costs alone.
+    as_full = {**by_hand, "history": core.distinct_entries(10, timezone.now())}
     return Operation(
         f"QuerySet.update() {rows:,} rows",
         1,
         [
-            Variant(name, model, rows_of(model, stamps), updating(model, stamps))
-            for name, model, stamps in writers(user)
+            *(
+                Variant(name, model, rows_of(model, stamps), updating(model, stamps))
+                for name, model, stamps in yardsticks(user)
+            ),
+            Variant(
+                f"{BY_HAND}, 10 entries",
+                PlainStamped,
+                rows_of(PlainStamped, as_full),
+                updating(PlainStamped, by_hand),
+            ),
+            Variant(
+                "tracked, 10 entries",
+                Tracked,
+                rows_of(Tracked, {}),
+                updating(Tracked, {}),
+                lambda pks: set_history(pks, 10),  # the same rows each sample, not longer ones
+            ),
         ],
-        [("tracked", BY_HAND, 2.0)],
+        [("tracked, 10 entries", BY_HAND, 2.0)],
     )
 
 

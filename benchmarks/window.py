@@ -3,13 +3,16 @@
     python -m benchmarks.window                       # SQLite (a file in the temp dir)
     bash .ci/with-postgres.sh python -m benchmarks.window   # PostgreSQL
 
-Two tables:
+Three tables:
 
 - **the move**: rows holding 199 entries are cut to their newest 100, the
   other 99 going to ``AuditLog``, by the SQL move (``INSERT ... SELECT`` over
   the row's JSON) and by the Python one (read, build, ``bulk_create``), one row
   at a time, interleaved; then again with 100,000 other rows in the log, which
   must not change the cost (an index lookup per entry). Statements are counted.
+- **a move after a save**: what one move costs when it runs, as after a save
+  in autocommit, in its own committed transaction, for 1, 25 and 100 entries
+  moved (the fixed part, and the part per entry).
 - **a save at each window size**: single-field saves from the steady state
   through one move, per save, against the same save on a row of 10 entries
   without a window. Each save is its own committed transaction, as in
@@ -30,7 +33,7 @@ from django.db import connection, models, transaction
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 
-from benchmarks import core  # sets up Django
+from benchmarks import core, rotated  # core sets up Django
 from benchmarks.benchapp.models import Tracked
 from django_trackable import archive
 from django_trackable.models import AuditLog
@@ -76,6 +79,20 @@ def time_move(in_sql: bool, log_rows: int) -> tuple[float, float]:
             elapsed = time.perf_counter() - start
         transaction.set_rollback(True)
     return elapsed / len(objs), len(queries) / len(objs)
+
+
+def time_committed_move(moved: int) -> float:
+    """Seconds per move of ``moved`` entries from a row keeping 25, each move its own
+    transaction, committed, as the move after a save in autocommit runs."""
+    objs = rows_holding(25 + moved)
+    start = time.perf_counter()
+    for obj in objs:
+        archive.move_out(Tracked, [obj.pk], 25, using=connection.alias)
+    elapsed = time.perf_counter() - start
+    pks = [str(obj.pk) for obj in objs]
+    AuditLog.objects.filter(content_type=content_type_for(Tracked), object_id__in=pks).delete()
+    Tracked.objects.filter(pk__in=[obj.pk for obj in objs]).delete()
+    return elapsed / len(objs)
 
 
 def time_saves(window: int | None, start: int, saves: int) -> float:
@@ -134,6 +151,22 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"| {label} | {seconds * 1e3:.2f} ms | {seconds / 99 * 1e6:.0f} µs | {statements:g} |"
         )
+    print()
+    print("| a move after a save (own transaction, committed) | per move | per save, window 25 |")
+    print("|---|---|---|")
+    sizes = (1, 25, 100)
+    committed: dict[int, list[float]] = {size: [] for size in sizes}
+    for round_ in range(args.rounds):
+        for size in rotated(list(sizes), round_):
+            committed[size].append(time_committed_move(size))
+    for size in sizes:
+        seconds = statistics.median(committed[size])
+        print(
+            f"| {size} {'entry' if size == 1 else 'entries'} | {seconds * 1e3:.2f} ms "
+            f"| {seconds / 25 * 1e6:.0f} µs |"
+        )
+    first, last = (statistics.median(committed[size]) for size in (sizes[0], sizes[-1]))
+    print(f"\nper entry moved: {(last - first) / (sizes[-1] - sizes[0]) * 1e6:.0f} µs")
     print()
     print("| save, one field changed | per save | vs 10 entries, no window |")
     print("|---|---|---|")

@@ -22,12 +22,13 @@ import datetime
 import functools
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
-from django.db import connections, models, transaction
+from django.db import connections, models, router, transaction
+from django.db.models.expressions import RawSQL
 
 from django_trackable import tracking
 from django_trackable.expressions import (
@@ -42,7 +43,7 @@ from django_trackable.tracking import REPR_LENGTH
 if TYPE_CHECKING:
     from django_trackable.models.audit import AuditLog
 
-__all__ = ["full_history", "move_out", "window_of"]
+__all__ = ["Moved", "full_history", "move_out", "move_past_window", "window_of"]
 
 _KEYS = frozenset({"action", "timestamp", "user", "user_repr", "changes"})
 
@@ -117,7 +118,8 @@ def run_reporting_lengths(compiler: Any, result_type: Any, window: int) -> Any:
 def move_out(model: type[models.Model], pks: Iterable[Any], window: int, *, using: str) -> int:
     """Move all but the newest ``window`` entries of these rows into ``AuditLog``.
 
-    One transaction and a number of statements that does not grow with the
+    One transaction (on PostgreSQL usually one statement, which is its own) and
+    a number of statements that does not grow with the
     rows or their entries: the rows are found (and locked), the log gets the
     entries it does not hold yet (with the audit log on it holds them
     already), and one UPDATE cuts the rows to their newest ``window`` entries.
@@ -136,10 +138,86 @@ def move_out(model: type[models.Model], pks: Iterable[Any], window: int, *, usin
     table = history.model
     pks = list(pks)
     connection = connections[using]
+    if log_database() == using and _movable_in_sql(table, connection):
+        return _move_in_sql(model, table, pks, window, connection)
     with transaction.atomic(using=using, savepoint=False):
-        if log_database() == using and _movable_in_sql(table, connection):
-            return _move_in_sql(model, table, pks, window, connection)
         return _move_in_python(model, table, pks, window, using)
+
+
+@dataclass(frozen=True)
+class Moved:
+    """What :func:`move_past_window` moved (or, in a dry run, would move) for one table."""
+
+    #: The label of the model whose table holds the ``history`` column.
+    target: str
+    rows: int
+    entries: int
+
+
+def move_past_window(
+    model: type[models.Model],
+    *,
+    batch_size: int = 100,
+    dry_run: bool = False,
+    progress: Callable[[Moved], None] | None = None,
+) -> Moved:
+    """Move the older entries of every row of ``model`` that holds twice its window or more.
+
+    A save moves its own row's entries when the row reaches twice its window;
+    rows written before the window was turned on (or lowered) may hold many
+    more and keep them until their next save, which then moves them all. This
+    moves them now, for every such row: each keeps its newest ``window``
+    entries, and the others go to ``AuditLog`` as a save would move them.
+
+    Rows are read in primary-key order, ``batch_size`` past their window at a
+    time: one SELECT of their keys (every row's history length is read once,
+    in SQL) and one :func:`move_out` per batch, each its own transaction, so an
+    interrupted run keeps what it moved and a second run carries on. With
+    ``dry_run`` only the SELECTs run. Under multi-table inheritance the rows
+    are those of the table holding ``history``, with its window. Models
+    without a window move nothing.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    history = tracking.options_for(model).history
+    if history is None:
+        return Moved(model._meta.label, 0, 0)
+    # The table holding the column, with its window: what a save of any of its rows uses.
+    table = history.model
+    window = window_of(table)
+    if window is None:
+        return Moved(table._meta.label, 0, 0)
+    alias = router.db_for_write(table)
+    connection = connections[alias]
+    qn = connection.ops.quote_name
+    column = f"{qn(table._meta.db_table)}.{qn(history.column)}"  # type: ignore[arg-type]
+    dialect = _postgresql if connection.vendor == "postgresql" else _sqlite
+    length = dialect(connection, column, table._meta.pk).length
+    past = models.QuerySet(model=table, using=alias).filter(
+        RawSQL(f"{length} >= %s", [2 * window], output_field=models.BooleanField())
+    )
+    beyond = RawSQL(f"{length} - %s", [window], output_field=models.IntegerField())
+    rows = entries = 0
+    last: Any = None
+    while True:
+        page = past if last is None else past.filter(pk__gt=last)
+        batch = list(
+            page.order_by("pk").annotate(_beyond=beyond).values_list("pk", "_beyond")[:batch_size]
+        )
+        if not batch:
+            break
+        pks = [pk for pk, _ in batch]
+        if dry_run:
+            entries += sum(count for _, count in batch)
+        else:
+            entries += move_out(table, pks, window, using=alias)
+        rows += len(batch)
+        if progress is not None:
+            progress(Moved(table._meta.label, rows, entries))
+        if len(batch) < batch_size:
+            break
+        last = pks[-1]
+    return Moved(table._meta.label, rows, entries)
 
 
 def _move_in_python(
@@ -218,33 +296,36 @@ def _move_in_sql(
     if statements.one_statement is not None and not tracking.options_for(model).audit_possible:
         # Copy and cut in one statement; rows with entries for Python keep theirs. Not
         # when saves write the log themselves: the statement's snapshot predates the
-        # lock, and would not see the log rows of a save it waited for.
+        # lock, and would not see the log rows of a save it waited for. One statement
+        # is a transaction of its own: in autocommit, no BEGIN and COMMIT round trips.
         path = newest_path(window)
         params = [keys, window, window, content_type, content_type, path, window]
         with connection.cursor() as cursor:
             cursor.execute(statements.one_statement, params)
             rows = cursor.fetchall()
         odd = {row_pk for row_pk, _beyond, is_odd in rows if is_odd}
-        if odd:
-            _move_in_python(model, table, list(odd), window, connection.alias)
+        if odd:  # the log may hold some of their entries now: Python's move skips those
+            with transaction.atomic(using=connection.alias, savepoint=False):
+                _move_in_python(model, table, list(odd), window, connection.alias)
         return sum(int(beyond) for _pk, beyond, _odd in rows)
-    with connection.cursor() as cursor:
-        cursor.execute(statements.rows, [window, window, keys, window])
-        rows = cursor.fetchall()
-    if not rows:
-        return 0
-    params = [_keys(table, [r[0] for r in rows], connection), window, content_type, content_type]
-    with connection.cursor() as cursor:
-        cursor.execute(statements.insert, params)
-    odd = {row_pk for row_pk, _beyond, is_odd in rows if is_odd}
-    if odd:  # what SQL left: read in Python, the log's own rows (SQL's too) not repeated
-        _move_in_python(model, table, list(odd), window, connection.alias)
-    _trim(
-        table,
-        [row_pk for row_pk, _beyond, _odd in rows if row_pk not in odd],
-        window,
-        connection.alias,
-    )
+    with transaction.atomic(using=connection.alias, savepoint=False):
+        with connection.cursor() as cursor:
+            cursor.execute(statements.rows, [window, window, keys, window])
+            rows = cursor.fetchall()
+        if not rows:
+            return 0
+        keys = _keys(table, [r[0] for r in rows], connection)
+        with connection.cursor() as cursor:
+            cursor.execute(statements.insert, [keys, window, content_type, content_type])
+        odd = {row_pk for row_pk, _beyond, is_odd in rows if is_odd}
+        if odd:  # what SQL left: read in Python, the log's own rows (SQL's too) not repeated
+            _move_in_python(model, table, list(odd), window, connection.alias)
+        _trim(
+            table,
+            [row_pk for row_pk, _beyond, _odd in rows if row_pk not in odd],
+            window,
+            connection.alias,
+        )
     return sum(int(beyond) for _pk, beyond, _odd in rows)
 
 
@@ -605,10 +686,12 @@ def full_history(instance: models.Model) -> list[Entry]:
     window = list(getattr(instance, history.attname) or [])
     if window and window[0].get("action") == "create":
         return window  # the row still holds its whole history
-    return [*_older_from_log(instance, window), *window]
+    return [*older_in_log(instance, window), *window]
 
 
-def _older_from_log(instance: models.Model, window: list[Entry]) -> list[Entry]:
+def older_in_log(instance: models.Model, window: list[Entry]) -> list[Entry]:
+    """The entries of ``instance``'s row the log holds and its ``window`` (the row's
+    ``history``) does not, oldest first: one query."""
     from django_trackable.audit import log_database
     from django_trackable.models.audit import AuditLog
 

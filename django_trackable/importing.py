@@ -29,7 +29,7 @@ from django.core import serializers
 from django.db import models, transaction
 from django.utils import timezone
 
-from django_trackable import tracking
+from django_trackable import archive, tracking
 from django_trackable.conf import trackable_settings
 from django_trackable.history import MASK, Entry, JSONValue, build_entry, entry_time, to_json
 
@@ -377,9 +377,11 @@ def import_history(
     """Import ``source``'s records about ``model``'s rows into their ``history``.
 
     Reads the source's records streamed, ``batch_size`` rows at a time; per
-    batch, one query for the rows (locked), one for the users, one UPDATE per
-    row whose history changes and, with ``AUDIT_LOG``, one query and one
-    INSERT for the audit trail, in one transaction. With ``dry_run`` nothing
+    batch, one query for the rows (locked), one for the users, one for the
+    rows with entries in ``AuditLog`` (and one per such row), one UPDATE per
+    row whose history changes, with ``AUDIT_LOG`` one query and one INSERT for
+    the audit trail, and the move of the rows past their window
+    (``HISTORY_WINDOW``), in one transaction. With ``dry_run`` nothing
     is written (the counts say what would be). ``progress`` is called after
     each batch.
     """
@@ -425,6 +427,9 @@ def _import_batch(
     # Entries hold primary keys as JSON: the users by that key too.
     existing_users = {to_json(pk) for pk in users}
     audit: list[tuple[Any, Entry]] = []
+    to_log: list[tuple[Any, Entry]] = []  # rows whose older entries are in the log already
+    past_window: list[Any] = []
+    logged = _rows_in_log(model, [pk for pk, _records in batch])
     for pk, records in batch:
         stats.records += len(records)
         row = rows.get(pk)
@@ -435,19 +440,33 @@ def _import_batch(
         values = dict(zip(columns, row, strict=True))
         current = values[history.attname]
         current = list(current) if isinstance(current, list) else []
-        own = [e for e in current if not _is_imported(e)]
+        # Entries a move took from the row (HISTORY_WINDOW) count as the row's too.
+        older = archive.older_in_log(model(pk=pk), current) if str(pk) in logged else []
+        everything = older + current
+        own = [e for e in everything if not _is_imported(e)]
         start = entry_time(own[0]) if own else None
         wanted = [r for r in records if start is None or r.when < start]
         imported = _entries(source, options, wanted, users)
-        before = [e for e in current if _is_imported(e, source)]
+        before = [e for e in everything if _is_imported(e, source)]
         if imported == before:
             continue
         known = {to_json(e[IMPORTED].get("id")) for e in before}
-        kept = [e for e in current if not _is_imported(e, source)]
-        new_history = imported + kept
-        if options.limit is not None:
-            new_history = new_history[-options.limit :]
-        update: dict[str, Any] = {history.name: new_history}
+        update: dict[str, Any] = {}
+        new_history: list[Entry] = []
+        if older:
+            # Older than every entry the log holds for the row: they go there too, so
+            # readers keep the order; what the row or the log holds is not written again.
+            imported = [e for e in imported if e[IMPORTED]["id"] not in known]
+            if not imported:
+                continue
+            to_log.extend((pk, entry) for entry in imported)
+        else:
+            kept = [e for e in current if not _is_imported(e, source)]
+            new_history = imported + kept
+            if options.limit is not None:
+                new_history = new_history[-options.limit :]
+            update[history.name] = new_history
+            audit.extend((pk, entry) for entry in imported)
         first = imported[0] if imported else None
         if first is not None and first["action"] == "create":
             when = entry_time(first)
@@ -465,11 +484,35 @@ def _import_batch(
         stats.rows_written += 1
         stats.entries += sum(1 for e in imported if e[IMPORTED]["id"] not in known)
         stats.users.update(e["user"] for e in imported if e.get("user") is not None)
-        audit.extend((pk, entry) for entry in imported)
-        if not dry_run:
+        if update and not dry_run:
             models.QuerySet.update(model._base_manager.filter(pk=pk), **update)
-    if audit and _audit_log_on(model):
+        if options.window is not None and tracking.past_window(len(new_history), options.window):
+            past_window.append(pk)
+    audit_on = _audit_log_on(model)
+    if audit and audit_on:
         stats.audit_rows += _write_audit_log(model, audit, existing_users, dry_run)
+    if to_log:
+        written = _write_audit_log(model, to_log, existing_users, dry_run)
+        stats.audit_rows += written if audit_on else 0
+    if past_window and options.window is not None and not dry_run:
+        # As a save would: the row keeps its window, the older entries go to the log.
+        archive.move_out(model, past_window, options.window, using=model._base_manager.db)
+
+
+def _rows_in_log(model: type[models.Model], pks: list[Any]) -> set[str]:
+    """The keys (as text) of these rows that have entries in the log: one query."""
+    from django_trackable.audit import log_database
+    from django_trackable.models.audit import AuditLog, _sharing_history, content_type_for
+
+    return set(
+        AuditLog.objects.using(log_database())
+        .filter(
+            content_type__in=[content_type_for(m) for m in _sharing_history(model)],
+            object_id__in=[str(pk) for pk in pks],
+        )
+        .values_list("object_id", flat=True)
+        .distinct()
+    )
 
 
 def _write_audit_log(

@@ -286,3 +286,58 @@ def test_a_reversion_version_no_field_can_read_is_skipped(ledgers):
     assert imported[0]["action"] == "create"  # the next version is the first one read
     assert imported[0]["timestamp"].startswith("2026-01-03")
     assert all(e["imported"]["id"] != broken.pk for e in imported)
+
+
+@pytest.mark.parametrize("audit_log", [False, True], ids=["log off", "log on"])
+@pytest.mark.parametrize("source", sorted(REFERENCES))
+def test_an_import_past_the_window_moves_the_older_entries_and_a_second_run_adds_none(
+    source, audit_log, ledgers, settings
+):
+    settings.TRACKABLE = {"HISTORY_WINDOW": 1, "AUDIT_LOG": audit_log}
+    first = import_history(source, Ledger)
+    full = {row.pk: row.full_history() for row in Ledger.objects.all()}
+    logged = AuditLog.objects.count()
+
+    second = import_history(source, Ledger)
+
+    assert first.entries > 0
+    # Each row keeps its window, as after a save; the log holds the rest, once.
+    assert all(len(row.history) == 1 for row in Ledger.objects.with_history())
+    # Off: each row's one entry is only in the row. On: the log has every imported entry
+    # (written by the import), and of the rows' own only Apple's is not (saved before).
+    assert logged == sum(len(entries) for entries in full.values()) - (1 if audit_log else 2)
+    assert (second.entries, second.rows_written, second.audit_rows) == (0, 0, 0)
+    assert {row.pk: row.full_history() for row in Ledger.objects.all()} == full
+    assert AuditLog.objects.count() == logged
+    for row in ledgers:
+        row.refresh_from_db()
+        for moment in SAMPLES:
+            assert _values(row.as_of(moment)) == REFERENCES[source](row, moment), (row, moment)
+
+
+@pytest.mark.parametrize("source", sorted(REFERENCES))
+def test_records_missing_from_a_row_whose_older_entries_were_moved_go_to_the_log(
+    source, ledgers, settings
+):
+    """A row saved past its window before the import: its older entries are in the log,
+    and the imported ones, older still, join them there."""
+    settings.TRACKABLE = {"HISTORY_WINDOW": 1}
+    apple = ledgers[0]
+    for quantity in (7, 8):
+        apple.quantity = quantity
+        apple.save()
+    assert AuditLog.objects.for_object(apple).exists()
+    ours = Ledger.objects.with_history().get(pk=apple.pk).full_history()
+
+    stats = import_history(source, Ledger)
+
+    row = Ledger.objects.with_history().get(pk=apple.pk)
+    assert row.history == ours[-1:]
+    everything = row.full_history()
+    assert everything[len(everything) - len(ours) :] == ours
+    assert everything[0]["action"] == "create" and everything[0]["imported"]["source"] == source
+    assert len(everything) - len(ours) == 4  # Apple's four records before our first entry
+    assert stats.rows_written == 2
+    assert import_history(source, Ledger).entries == 0
+    for moment in SAMPLES[:-1]:
+        assert _values(row.as_of(moment)) == REFERENCES[source](row, moment), moment

@@ -77,8 +77,13 @@ def length_sql(compiler: Any, qualified: bool = True) -> str:
     column = qn(history.column)
     if qualified:
         column = f"{qn(compiler.query.model._meta.db_table)}.{column}"
-    if connection.vendor == "postgresql":
-        # One reference to the new value: each one decompresses a large history again.
+    return _length_of(column, connection.vendor)
+
+
+def _length_of(column: str, vendor: str) -> str:
+    """SQL for the number of entries in ``column``, reading the value once."""
+    if vendor == "postgresql":
+        # One reference to the value: each one decompresses a large history again.
         # Not an array (a value written by hand): its size is 1, under every window.
         return f"CAST(jsonb_path_query_first({column}, '$.size()') AS integer)"
     return f"json_array_length({column})"
@@ -191,8 +196,7 @@ def move_past_window(
     connection = connections[alias]
     qn = connection.ops.quote_name
     column = f"{qn(table._meta.db_table)}.{qn(history.column)}"  # type: ignore[arg-type]
-    dialect = _postgresql if connection.vendor == "postgresql" else _sqlite
-    length = dialect(connection, column, table._meta.pk).length
+    length = _length_of(column, connection.vendor)
     past = models.QuerySet(model=table, using=alias).filter(
         RawSQL(f"{length} >= %s", [2 * window], output_field=models.BooleanField())
     )
@@ -684,9 +688,14 @@ def full_history(instance: models.Model) -> list[Entry]:
     if history is None:
         return []
     window = list(getattr(instance, history.attname) or [])
-    if window and window[0].get("action") == "create":
-        return window  # the row still holds its whole history
+    if holds_everything(window):
+        return window
     return [*older_in_log(instance, window), *window]
+
+
+def holds_everything(window: list[Entry]) -> bool:
+    """Whether a row's ``history`` is its whole history: it still starts with ``create``."""
+    return bool(window) and isinstance(window[0], dict) and window[0].get("action") == "create"
 
 
 def older_in_log(instance: models.Model, window: list[Entry]) -> list[Entry]:
@@ -726,7 +735,7 @@ def reaching_back(instance: models.Model, moment: datetime.datetime) -> list[Ent
     history = options.history
     assert history is not None
     entries = list(getattr(instance, history.attname) or [])
-    if entries and entries[0].get("action") != "create":
+    if entries and not holds_everything(entries):
         first = entry_time(entries[0])
         if first is None or first > moment:
             return full_history(instance)

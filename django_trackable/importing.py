@@ -441,7 +441,9 @@ def _import_batch(
         current = values[history.attname]
         current = list(current) if isinstance(current, list) else []
         # Entries a move took from the row (HISTORY_WINDOW) count as the row's too.
-        older = archive.older_in_log(model(pk=pk), current) if str(pk) in logged else []
+        older = []
+        if str(pk) in logged and not archive.holds_everything(current):
+            older = archive.older_in_log(model(pk=pk), current)
         everything = older + current
         own = [e for e in everything if not _is_imported(e)]
         start = entry_time(own[0]) if own else None

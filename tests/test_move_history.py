@@ -194,3 +194,14 @@ def test_saves_while_the_command_runs_lose_no_entry(settings):
         assert len(entries) == 1 + 60 + 20
         assert [e["changes"]["quantity"][1] for e in entries[61:]] == list(range(1, 21))
         assert len(in_row(row)) < 2 * WINDOW
+
+
+@pytest.mark.parametrize("value", [{"not": "a list"}, "text", 7, True], ids=repr)
+def test_a_history_that_is_not_a_list_is_left_as_it_is(long_rows, value):
+    odd = long_rows[3]
+    models.QuerySet.update(Product._base_manager.filter(pk=odd.pk), history=value)
+
+    out = run("testapp.Product")
+
+    assert "3 rows past their window of 5" in out
+    assert Product.objects.with_history().get(pk=odd.pk).history == value

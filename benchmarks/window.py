@@ -89,10 +89,15 @@ def time_committed_move(moved: int) -> float:
     for obj in objs:
         archive.move_out(Tracked, [obj.pk], 25, using=connection.alias)
     elapsed = time.perf_counter() - start
+    forget(objs)
+    return elapsed / len(objs)
+
+
+def forget(objs: list[Any]) -> None:
+    """Delete these rows and their entries in the log: the next sample starts as this one."""
     pks = [str(obj.pk) for obj in objs]
     AuditLog.objects.filter(content_type=content_type_for(Tracked), object_id__in=pks).delete()
     Tracked.objects.filter(pk__in=[obj.pk for obj in objs]).delete()
-    return elapsed / len(objs)
 
 
 def time_saves(window: int | None, start: int, saves: int) -> float:
@@ -111,11 +116,7 @@ def time_saves(window: int | None, start: int, saves: int) -> float:
                     obj.quantity += 1
                     obj.save()
             elapsed = time.perf_counter() - begin
-            pks = [str(obj.pk) for obj in objs]
-            AuditLog.objects.filter(
-                content_type=content_type_for(Tracked), object_id__in=pks
-            ).delete()
-            Tracked.objects.filter(pk__in=[obj.pk for obj in objs]).delete()
+            forget(objs)
         finally:
             clear_model_options()
     return elapsed / (len(objs) * saves)

@@ -175,8 +175,9 @@ def move_past_window(
     entries, and the others go to ``AuditLog`` as a save would move them.
 
     Rows are read in primary-key order, ``batch_size`` past their window at a
-    time: one SELECT of their keys (every row's history length is read once,
-    in SQL) and one :func:`move_out` per batch, each its own transaction, so an
+    time: one SELECT of their keys (the histories' lengths read in SQL, no
+    entry in Python) and one :func:`move_out` per batch, each its own
+    transaction, so an
     interrupted run keeps what it moved and a second run carries on. With
     ``dry_run`` only the SELECTs run. Under multi-table inheritance the rows
     are those of the table holding ``history``, with its window. Models

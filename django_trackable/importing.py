@@ -491,10 +491,10 @@ def _import_batch(
         if options.window is not None and tracking.past_window(len(new_history), options.window):
             past_window.append(pk)
     audit_on = _audit_log_on(model)
-    if audit and audit_on:
-        stats.audit_rows += _write_audit_log(model, audit, existing_users, dry_run)
-    if to_log:
-        written = _write_audit_log(model, to_log, existing_users, dry_run)
+    # The audit trail's copies and the entries that go to the log only: one write.
+    logs = [*(audit if audit_on else ()), *to_log]
+    if logs:
+        written = _write_audit_log(model, logs, existing_users, dry_run)
         stats.audit_rows += written if audit_on else 0
     if past_window and options.window is not None and not dry_run:
         # As a save would: the row keeps its window, the older entries go to the log.

@@ -71,8 +71,9 @@ class Command(BaseCommand):
 
     def _tables(self, labels: list[str]) -> list[Any]:
         """The models whose tables hold a ``history`` column: those named, or all with a window."""
+        owners = {field: owner for owner, field in history_tables()}
         if not labels:
-            return [owner for owner, _ in history_tables() if options_for(owner).window is not None]
+            return [owner for owner in owners.values() if options_for(owner).window is not None]
         tables = []
         for label in labels:
             try:
@@ -82,7 +83,7 @@ class Command(BaseCommand):
             history = options_for(model).history
             if history is None:
                 raise CommandError(f"{label} has no history to move (it is not tracked)")
-            owner = history.model._meta.concrete_model or history.model
+            owner = owners[history]
             if owner not in tables:
                 tables.append(owner)
         return tables
